@@ -1,0 +1,43 @@
+# Desk: `make run` serves Desk with demo data; `make test` runs the whole suite.
+# Both set everything up on a fresh machine: a Python 3.12+ virtualenv in .venv,
+# the project installed from pyproject.toml, the database migrated.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := desk.settings
+
+.PHONY: run test setup bench lint browser-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	@interpreter=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "Creating $(VENV) with $$interpreter"; rm -rf $(VENV); \
+		"$$interpreter" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(VENV)/.installed
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+run: setup
+	$(PY) manage.py demo_setup
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed
+	@mkdir -p var
+	scripts/test-prereqs
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,112 @@
+"""Deflecting bots, the API keys they use, and each bot's durable event log."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+DEFAULT_AGENT_ASSIGNED_MESSAGE = "A support agent has joined the conversation."
+DEFAULT_SESSION_ENDED_MESSAGE = (
+    "The support session has ended. Is there anything else I can help you with?"
+)
+DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE = (
+    "No support agent is available at the moment. Please try again later."
+)
+
+API_KEY_PREFIX = "desk_"
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class ApiKey(models.Model):
+    """A bearer key for the bot API. Only its SHA-256 hash is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Bot(models.Model):
+    """A deflecting bot, known once it has deployed itself through the API."""
+
+    bot_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    webhook_url = models.URLField(max_length=2000, blank=True)
+    webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
+    agent_assigned_message = models.TextField(default=DEFAULT_AGENT_ASSIGNED_MESSAGE)
+    session_ended_message = models.TextField(default=DEFAULT_SESSION_ENDED_MESSAGE)
+    agent_assigned_timeout_seconds = models.PositiveIntegerField(
+        default=0, help_text="Close a ticket nobody claimed after this long; 0 is off."
+    )
+    agent_assigned_timeout_message = models.TextField(
+        default=DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE
+    )
+    connected = models.BooleanField(
+        default=False, help_text="Enabled as a deflecting bot: allowed to escalate."
+    )
+    deployed_with = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="bots"
+    )
+    first_deployed_at = models.DateTimeField()
+    last_deployed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "bot_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.bot_id
+
+
+class Event(models.Model):
+    """One entry of a bot's ordered event log; its id is the long-poll cursor."""
+
+    class Type(models.TextChoices):
+        HITL_ASSIGNED = "hitlAssigned"
+        AGENT_MESSAGE = "agentMessage"
+        HITL_STOPPED = "hitlStopped"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey("desk.Ticket", on_delete=models.CASCADE, related_name="events")
+    conversation_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=32, choices=Type.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["bot", "id"], name="event_bot_cursor")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=["hitlAssigned", "agentMessage", "hitlStopped"]),
+                name="event_type_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk} for {self.bot_id}"

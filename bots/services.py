@@ -1,0 +1,102 @@
+"""Changes to bots and API keys: deploy, connect, handoff messages, key lifecycle.
+
+The settings pages, the management commands and the bot API all call these.
+"""
+
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bots.models import API_KEY_PREFIX, ApiKey, Bot, hash_api_key
+from desk.exceptions import NotFound
+
+
+def api_key_create(*, name: str, created_by: AbstractBaseUser | None = None) -> tuple[ApiKey, str]:
+    """A new key. The plain key is returned once, here, and never stored."""
+    plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        name=name.strip() or "API key",
+        prefix=plain[: len(API_KEY_PREFIX) + 6],
+        key_hash=hash_api_key(plain),
+        created_by=created_by,
+    )
+    return key, plain
+
+
+def api_key_revoke(*, key_id: int) -> ApiKey:
+    key = ApiKey.objects.filter(pk=key_id).first()
+    if key is None:
+        raise NotFound("No such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(plain: str) -> ApiKey | None:
+    """The active key matching a bearer token, noting when it was last used."""
+    if not plain or not plain.startswith(API_KEY_PREFIX):
+        return None
+    key = ApiKey.objects.filter(key_hash=hash_api_key(plain), revoked_at__isnull=True).first()
+    if key is None:
+        return None
+    now = timezone.now()
+    # Write at most once a minute: this runs on every API call.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tuple[Bot, bool]:
+    """Create or update a bot from its own deploy call. (bot, created).
+
+    `fields` are model field names (name, webhook_url, agent_assigned_message, …);
+    the ones left out keep their current (or default) value.
+    """
+    now = timezone.now()
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                bot = Bot.objects.select_for_update().filter(bot_id=bot_id).first()
+                created = bot is None
+                if created:
+                    bot = Bot(bot_id=bot_id, first_deployed_at=now)
+                for name, value in fields.items():
+                    setattr(bot, name, value)
+                if not bot.name:
+                    bot.name = bot_id
+                bot.last_deployed_at = now
+                bot.deployed_with = api_key
+                bot.save()
+                return bot, created
+        except IntegrityError:
+            if attempt:  # a concurrent first deploy won; the retry updates it
+                raise
+    raise AssertionError("unreachable")
+
+
+def bot_set_connected(*, bot_id: str, connected: bool) -> Bot:
+    """Enable (or disable) a deployed bot as a deflecting bot."""
+    bot = Bot.objects.filter(bot_id=bot_id).first()
+    if bot is None:
+        raise NotFound(f"No deployed bot with id {bot_id!r}. A bot appears after its first deploy.")
+    if bot.connected != connected:
+        bot.connected = connected
+        bot.save(update_fields=["connected"])
+    return bot
+
+
+def bot_update_messages(
+    *, bot_id: str, agent_assigned_message: str, session_ended_message: str
+) -> Bot:
+    """The admin's own wording for the two handoff messages."""
+    bot = Bot.objects.filter(bot_id=bot_id).first()
+    if bot is None:
+        raise NotFound(f"No deployed bot with id {bot_id!r}.")
+    bot.agent_assigned_message = agent_assigned_message.strip()
+    bot.session_ended_message = session_ended_message.strip()
+    bot.save(update_fields=["agent_assigned_message", "session_ended_message"])
+    return bot

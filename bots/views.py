@@ -1,0 +1,78 @@
+"""Admin settings pages: API keys and Deflecting Bots.
+
+Every change is a POST with CSRF. htmx requests get the changed row back to swap in
+place; plain form posts get a redirect.
+"""
+
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bots import services
+from bots.models import ApiKey, Bot
+from desk.access import admin_required
+from desk.models import Status
+
+
+def bots_with_counts():
+    return Bot.objects.annotate(
+        open_tickets=Count("tickets", filter=~Q(tickets__status=Status.CLOSED))
+    )
+
+
+@admin_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    context = {"keys": ApiKey.objects.select_related("created_by")}
+    if request.method == "POST":
+        key, plain = services.api_key_create(
+            name=request.POST.get("name", ""), created_by=request.user
+        )
+        # The key is shown in this one response and never again, so no redirect here.
+        context["new_key"] = plain
+        context["new_key_obj"] = key
+        if request.htmx:
+            return render(request, "bots/api_keys.html#key-panel", context)
+    return render(request, "bots/api_keys.html", context)
+
+
+@admin_required
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    get_object_or_404(ApiKey, pk=key_id)
+    key = services.api_key_revoke(key_id=key_id)
+    if request.htmx:
+        return render(request, "bots/api_keys.html#key-row", {"key": key})
+    return redirect("api-keys")
+
+
+@admin_required
+def deflecting_bots(request: HttpRequest) -> HttpResponse:
+    return render(request, "bots/deflecting_bots.html", {"bots": bots_with_counts()})
+
+
+def _bot_row(request: HttpRequest, bot_id: str) -> HttpResponse:
+    if request.htmx:
+        bot = bots_with_counts().get(bot_id=bot_id)
+        return render(request, "bots/deflecting_bots.html#bot-row", {"bot": bot})
+    return redirect("deflecting-bots")
+
+
+@admin_required
+@require_POST
+def bot_connect(request: HttpRequest, bot_id: str) -> HttpResponse:
+    get_object_or_404(Bot, bot_id=bot_id)
+    services.bot_set_connected(bot_id=bot_id, connected=request.POST.get("connected") == "on")
+    return _bot_row(request, bot_id)
+
+
+@admin_required
+@require_POST
+def bot_messages(request: HttpRequest, bot_id: str) -> HttpResponse:
+    get_object_or_404(Bot, bot_id=bot_id)
+    services.bot_update_messages(
+        bot_id=bot_id,
+        agent_assigned_message=request.POST.get("agent_assigned_message", ""),
+        session_ended_message=request.POST.get("session_ended_message", ""),
+    )
+    return _bot_row(request, bot_id)

@@ -1,0 +1,53 @@
+"""Domain errors raised by the service functions; every entry point maps them to its own answer."""
+
+
+class DeskError(Exception):
+    """A rule of the desk refused an action. `code` is stable, `message` is for people."""
+
+    code = "desk_error"
+    status = 400
+
+    def __init__(self, message: str, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class NotFound(DeskError):
+    code = "not_found"
+    status = 404
+
+
+class NotAllowed(DeskError):
+    code = "forbidden"
+    status = 403
+
+
+class BotNotConnected(NotAllowed):
+    code = "bot_not_connected"
+
+
+class Conflict(DeskError):
+    """The object is not in a state that allows the action (closed, already claimed, …)."""
+
+    code = "conflict"
+    status = 409
+
+
+class TicketClosed(Conflict):
+    code = "ticket_closed"
+
+
+class AlreadyClaimed(Conflict):
+    code = "already_claimed"
+
+
+class InvalidInput(DeskError):
+    """A value the caller sent is not acceptable; `field` names it."""
+
+    code = "invalid"
+    status = 422
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+        self.field = field

@@ -1,0 +1,95 @@
+"""`manage.py demo_setup`: demo data for `make run`, created once and reported each time.
+
+An admin and two agents, an API key, a connected sample bot with a few tickets.
+The generated passwords and key are kept in var/demo-credentials.json so the
+local demo can print them again; Desk itself stores only password and key hashes.
+"""
+
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from bots.models import Bot
+from bots.services import api_key_create, bot_deploy, bot_set_connected
+from desk.models import Ticket
+from desk.services import HistoryItem, start_hitl
+
+CAST = [
+    # username, first, last, is_staff
+    ("admin", "Alex", "Admin", True),
+    ("maya", "Maya", "Lopez", False),
+    ("sam", "Sam", "Okafor", False),
+]
+
+SAMPLE_TICKETS = [
+    dict(conversation_id="sample-1", title="Refund for a double charge", priority="urgent",
+         user_name="Jordan Lee", user_email="jordan@example.com",
+         history=[("user", "I was charged twice for my order #4411."),
+                  ("bot", "I'm sorry about that. Let me get a person to look at it.")]),
+    dict(conversation_id="sample-2", title="Can't log in after password reset", priority="high",
+         user_name="Priya Nair", user_email="priya@example.com",
+         history=[("user", "The reset link says it expired."), ("user", "I need a human please")]),
+    dict(conversation_id="sample-3", title="Question about the Pro plan", priority="low",
+         user_name="Chen Wu", user_email="chen@example.com",
+         history=[("user", "Does the Pro plan include SSO?")]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin, agents, API key and sample tickets (once), and print the logins."
+
+    def handle(self, *args, **options) -> None:
+        path = settings.VAR_DIR / "demo-credentials.json"
+        credentials = json.loads(path.read_text()) if path.exists() else {}
+        with transaction.atomic():
+            self._users(credentials)
+            self._api_key(credentials)
+            self._sample_bot()
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+        self._report(credentials)
+
+    def _users(self, credentials: dict) -> None:
+        User = get_user_model()
+        for username, first, last, staff in CAST:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = secrets.token_urlsafe(9)
+            User.objects.create_user(
+                username=username, password=password, first_name=first, last_name=last,
+                email=f"{username}@desk.example", is_staff=staff, is_superuser=staff,
+            )
+            credentials.setdefault("users", {})[username] = password
+
+    def _api_key(self, credentials: dict) -> None:
+        if "api_key" not in credentials:
+            _, plain = api_key_create(name="demo")
+            credentials["api_key"] = plain
+
+    def _sample_bot(self) -> None:
+        if Bot.objects.filter(bot_id="acme-support").exists():
+            return
+        bot, _ = bot_deploy(bot_id="acme-support", api_key=None, name="Acme Support Bot")
+        bot = bot_set_connected(bot_id=bot.bot_id, connected=True)
+        if Ticket.objects.exists():
+            return
+        for sample in SAMPLE_TICKETS:
+            history = [HistoryItem(role=r, text=t) for r, t in sample.pop("history")]
+            start_hitl(bot=bot, message_history=history, **sample)
+
+    def _report(self, credentials: dict) -> None:
+        users = credentials.get("users", {})
+        out = self.stdout.write
+        out("")
+        out("Desk demo data")
+        for username, _, _, staff in CAST:
+            role = "admin" if staff else "agent"
+            out(f"  {role:5}  login {username:6} password {users.get(username, '(unchanged)')}")
+        out(f"  bot API key: {credentials.get('api_key')}")
+        out(f"  (kept in {settings.VAR_DIR / 'demo-credentials.json'})")
+        out("")

@@ -1,0 +1,135 @@
+"""Tickets (one human handoff of one bot conversation) and their transcripts."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Priority(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+# Higher sorts first in the inbox.
+PRIORITY_RANK = {Priority.URGENT: 4, Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+
+
+class Status(models.TextChoices):
+    PENDING = "pending"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class CloseReason(models.TextChoices):
+    AGENT = "agent", "closed by an agent"
+    BOT_CANCEL = "cancel", "the customer left the conversation"
+    BOT_TIMEOUT = "timeout", "the bot timed the session out"
+    UNASSIGNED_TIMEOUT = "unassigned", "no agent claimed it in time"
+
+
+class Ticket(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="tickets")
+    conversation_id = models.CharField(max_length=200)
+    title = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    # Denormalised from priority so the inbox can sort in the database with an index.
+    priority_rank = models.PositiveSmallIntegerField(default=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    user_name = models.CharField(max_length=200, blank=True)
+    user_email = models.EmailField(max_length=254, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="closed_tickets",
+    )
+    close_reason = models.CharField(max_length=12, choices=CloseReason.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot", "conversation_id"],
+                condition=~Q(status="closed"),
+                name="one_open_ticket_per_conversation",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "assigned", "closed"]),
+                name="ticket_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=["low", "medium", "high", "urgent"]),
+                name="ticket_priority_known",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "-priority_rank", "created_at"], name="ticket_inbox_order"
+            ),
+            models.Index(fields=["bot", "conversation_id"], name="ticket_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    @property
+    def number(self) -> int:
+        """The number people use: #1, #2, …"""
+        return self.pk
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.CLOSED
+
+
+class Message(models.Model):
+    """One line of a ticket's transcript. Ids only increase: they order and resume it."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "end user"
+        BOT = "bot", "bot"
+        AGENT = "agent", "agent"
+        NOTE = "note", "internal note"
+        SYSTEM = "system", "system"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    external_id = models.CharField(
+        max_length=200, null=True, blank=True, help_text="The sender's own id, to de-duplicate."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="message_external_id_unique_per_ticket",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "id"], name="message_transcript")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} on ticket {self.ticket_id}"

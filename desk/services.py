@@ -1,0 +1,384 @@
+"""Every change to a ticket: the one function per domain action.
+
+HTTP views, the bot API and the websocket consumer all call these, so the rules
+(who may do what, in which state) live here and nowhere else. Each function
+validates, writes inside a transaction, records the bot's event when the bot
+must hear of it, and announces the change to open tabs after the commit.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bots.events import event_record
+from bots.models import Bot, Event
+from desk import realtime
+from desk.exceptions import (
+    AlreadyClaimed,
+    BotNotConnected,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    TicketClosed,
+)
+from desk.models import PRIORITY_RANK, CloseReason, Message, Priority, Status, Ticket
+
+MAX_MESSAGE_LENGTH = 10_000
+
+
+def display_name(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def fill_agent_name(text: str, agent: AbstractBaseUser | None) -> str:
+    """Bots may write {agentName} in their messages; Desk fills it in."""
+    return text.replace("{agentName}", display_name(agent) or "a support agent")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    role: str  # "user" or "bot"
+    text: str
+    created_at: datetime | None = None
+
+
+def clean_text(text: str, *, field: str = "text") -> str:
+    """Message text as stored: surrounding blank lines dropped, never empty, never huge."""
+    text = (text or "").strip("\r\n")
+    if not text.strip():
+        raise InvalidInput("The message is empty.", field=field)
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise InvalidInput(
+            f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field=field
+        )
+    return text
+
+
+def _system_line(ticket: Ticket, text: str, now: datetime) -> Message:
+    message = Message.objects.create(
+        ticket=ticket, kind=Message.Kind.SYSTEM, text=text, created_at=now
+    )
+    realtime.announce_message(ticket.pk, message.pk)
+    return message
+
+
+def _lock_open_ticket(ticket_id: int) -> Ticket:
+    """The ticket, locked for the rest of the transaction; refused when closed."""
+    try:
+        ticket = Ticket.objects.select_for_update().select_related("bot").get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise NotFound("No such ticket.") from None
+    if not ticket.is_open:
+        raise TicketClosed("This ticket is closed.", ticket=ticket)
+    return ticket
+
+
+# --- what bots do ---------------------------------------------------------------
+
+
+def start_hitl(
+    *,
+    bot: Bot,
+    conversation_id: str,
+    title: str = "",
+    priority: str = Priority.MEDIUM,
+    user_name: str = "",
+    user_email: str = "",
+    description: str = "",
+    message_history: list[HistoryItem] = (),
+) -> tuple[Ticket, bool]:
+    """Open a ticket for the conversation, or return its open one. (ticket, created)."""
+    if not bot.connected:
+        raise BotNotConnected(
+            "This bot is not connected to Desk. "
+            "Enable it on the Deflecting Bots page in Desk, then republish."
+        )
+    if existing := _open_ticket(bot, conversation_id):
+        return existing, False
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                bot=bot,
+                conversation_id=conversation_id,
+                title=title or f"Conversation {conversation_id}",
+                description=description,
+                priority=priority,
+                priority_rank=PRIORITY_RANK[Priority(priority)],
+                user_name=user_name,
+                user_email=user_email,
+            )
+            Message.objects.bulk_create(
+                Message(
+                    ticket=ticket,
+                    kind=Message.Kind.USER if item.role == "user" else Message.Kind.BOT,
+                    author_name=user_name if item.role == "user" else bot.name,
+                    text=item.text,
+                    created_at=item.created_at or now,
+                )
+                for item in message_history
+            )
+            if description:
+                Message.objects.create(
+                    ticket=ticket, kind=Message.Kind.BOT, author_name=bot.name,
+                    text=description, created_at=now,
+                )
+    except IntegrityError:
+        # A concurrent call for the same conversation won the constraint.
+        if existing := _open_ticket(bot, conversation_id):
+            return existing, False
+        raise
+    realtime.announce_ticket_changed(ticket.pk)
+    return ticket, True
+
+
+def _open_ticket(bot: Bot, conversation_id: str) -> Ticket | None:
+    return (
+        Ticket.objects.filter(bot=bot, conversation_id=conversation_id)
+        .exclude(status=Status.CLOSED)
+        .first()
+    )
+
+
+def open_ticket_for_conversation(*, bot: Bot, conversation_id: str) -> Ticket:
+    if ticket := _open_ticket(bot, conversation_id):
+        return ticket
+    if Ticket.objects.filter(bot=bot, conversation_id=conversation_id).exists():
+        raise TicketClosed("The ticket for this conversation is closed.")
+    raise NotFound("No ticket for this conversation.")
+
+
+def post_user_message(
+    *,
+    bot: Bot,
+    conversation_id: str,
+    text: str,
+    external_id: str | None = None,
+    user_name: str = "",
+) -> tuple[Message, bool]:
+    """Relay an end-user message into the open ticket. (message, created)."""
+    text = clean_text(text)
+    ticket = _open_ticket(bot, conversation_id)
+    if ticket is None:
+        raise TicketClosed(
+            "There is no open ticket for this conversation. Call startHitl first."
+        )
+    if external_id:
+        if found := Message.objects.filter(ticket=ticket, external_id=external_id).first():
+            return found, False
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                ticket=ticket,
+                kind=Message.Kind.USER,
+                author_name=user_name or ticket.user_name,
+                text=text,
+                external_id=external_id or None,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:
+        if external_id:
+            return Message.objects.get(ticket=ticket, external_id=external_id), False
+        raise
+    realtime.announce_message(ticket.pk, message.pk)
+    realtime.announce_ticket_changed(ticket.pk)
+    return message, True
+
+
+@transaction.atomic
+def stop_hitl(*, bot: Bot, conversation_id: str, reason: str = "cancel") -> Ticket:
+    """The bot takes the conversation back (the end user left, or the bot timed out)."""
+    found = open_ticket_for_conversation(bot=bot, conversation_id=conversation_id)
+    ticket = _lock_open_ticket(found.pk)
+    close_reason = CloseReason.BOT_TIMEOUT if reason == "timeout" else CloseReason.BOT_CANCEL
+    _close(ticket, by=None, reason=close_reason, line=f"Closed: {close_reason.label}.")
+    return ticket
+
+
+def expire_unassigned(*, ticket_id: int) -> Ticket | None:
+    """Close a ticket still pending after the bot's agentAssignedTimeoutSeconds.
+
+    Safe to call more than once and from several workers: only the call that finds
+    the ticket still pending closes it; the others return None.
+    """
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update()
+            .select_related("bot")
+            .filter(pk=ticket_id, status=Status.PENDING)
+            .first()
+        )
+        if ticket is None:
+            return None
+        _close(
+            ticket,
+            by=None,
+            reason=CloseReason.UNASSIGNED_TIMEOUT,
+            line="Closed: no agent claimed it in time.",
+        )
+        return ticket
+
+
+# --- what agents do ---------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_claim(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
+    """Assign a pending ticket to the agent. Of two racing claims, exactly one wins."""
+    ticket = _lock_open_ticket(ticket_id)
+    if ticket.assignee_id == agent.pk:
+        return ticket
+    if ticket.status != Status.PENDING:
+        raise AlreadyClaimed(
+            f"{display_name(ticket.assignee)} already claimed this ticket.", ticket=ticket
+        )
+    _assign(ticket, assignee=agent, by=agent)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket_id: int, agent: AbstractBaseUser, assignee: AbstractBaseUser
+) -> Ticket:
+    """Give the ticket to another agent (or take it over)."""
+    ticket = _lock_open_ticket(ticket_id)
+    if not assignee.is_active:
+        raise NotAllowed("That agent's account is disabled.")
+    if ticket.status == Status.ASSIGNED and ticket.assignee_id not in (agent.pk, None):
+        if not agent.is_staff:
+            raise NotAllowed("Only the assignee or an admin can reassign this ticket.")
+    if ticket.assignee_id == assignee.pk:
+        return ticket
+    _assign(ticket, assignee=assignee, by=agent)
+    return ticket
+
+
+def _assign(ticket: Ticket, *, assignee: AbstractBaseUser, by: AbstractBaseUser) -> None:
+    now = timezone.now()
+    first_assignment = ticket.status == Status.PENDING
+    ticket.status = Status.ASSIGNED
+    ticket.assignee = assignee
+    ticket.assigned_at = now
+    ticket.save(update_fields=["status", "assignee", "assigned_at"])
+    if by.pk == assignee.pk:
+        line = f"{display_name(assignee)} claimed the ticket."
+    else:
+        line = f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
+    _system_line(ticket, line, now)
+    event_record(
+        bot=ticket.bot,
+        ticket=ticket,
+        type=Event.Type.HITL_ASSIGNED,
+        payload={
+            "agentName": display_name(assignee),
+            "message": fill_agent_name(ticket.bot.agent_assigned_message, assignee),
+            "reassigned": not first_assignment,
+        },
+    )
+    realtime.announce_ticket_changed(ticket.pk)
+
+
+@transaction.atomic
+def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
+    """Send the agent's reply to the end user. Replying to a pending ticket claims it."""
+    text = clean_text(text)
+    ticket = _lock_open_ticket(ticket_id)
+    if ticket.status == Status.PENDING:
+        _assign(ticket, assignee=agent, by=agent)
+    elif ticket.assignee_id != agent.pk and not agent.is_staff:
+        raise NotAllowed(
+            f"{display_name(ticket.assignee)} is handling this ticket; "
+            "add an internal note instead."
+        )
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.AGENT,
+        author=agent,
+        author_name=display_name(agent),
+        text=text,
+        created_at=timezone.now(),
+    )
+    event_record(
+        bot=ticket.bot,
+        ticket=ticket,
+        type=Event.Type.AGENT_MESSAGE,
+        payload={"messageId": message.pk, "text": text, "agentName": display_name(agent)},
+    )
+    realtime.announce_message(ticket.pk, message.pk)
+    realtime.announce_ticket_changed(ticket.pk)
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
+    """An internal note: seen by agents only, never sent to the bot."""
+    text = clean_text(text)
+    ticket = _lock_open_ticket(ticket_id)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.NOTE,
+        author=agent,
+        author_name=display_name(agent),
+        text=text,
+        created_at=timezone.now(),
+    )
+    realtime.announce_message(ticket.pk, message.pk)
+    return message
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: str) -> Ticket:
+    ticket = _lock_open_ticket(ticket_id)
+    new = Priority(priority)
+    if ticket.priority == new:
+        return ticket
+    old = ticket.priority
+    ticket.priority = new
+    ticket.priority_rank = PRIORITY_RANK[new]
+    ticket.save(update_fields=["priority", "priority_rank"])
+    _system_line(
+        ticket, f"{display_name(agent)} changed the priority from {old} to {new}.", timezone.now()
+    )
+    realtime.announce_ticket_changed(ticket.pk)
+    return ticket
+
+
+@transaction.atomic
+def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
+    """The agent ends the session; the bot takes the conversation back."""
+    ticket = _lock_open_ticket(ticket_id)
+    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
+        raise NotAllowed(f"{display_name(ticket.assignee)} is handling this ticket.")
+    _close(ticket, by=agent, reason=CloseReason.AGENT, line=f"{display_name(agent)} closed the ticket.")
+    return ticket
+
+
+def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, line: str) -> None:
+    now = timezone.now()
+    ticket.status = Status.CLOSED
+    ticket.closed_at = now
+    ticket.closed_by = by
+    ticket.close_reason = reason
+    ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
+    _system_line(ticket, line, now)
+    payload: dict = {"reason": _STOP_REASON[reason]}
+    if reason == CloseReason.AGENT:
+        payload["message"] = fill_agent_name(ticket.bot.session_ended_message, by)
+    elif reason == CloseReason.UNASSIGNED_TIMEOUT:
+        payload["message"] = ticket.bot.agent_assigned_timeout_message
+    event_record(bot=ticket.bot, ticket=ticket, type=Event.Type.HITL_STOPPED, payload=payload)
+    realtime.announce_ticket_changed(ticket.pk)
+
+
+# The reason a bot reads in hitlStopped.
+_STOP_REASON = {
+    CloseReason.AGENT: "agentClosed",
+    CloseReason.BOT_CANCEL: "botStopped",
+    CloseReason.BOT_TIMEOUT: "botStopped",
+    CloseReason.UNASSIGNED_TIMEOUT: "timeout",
+}

@@ -1,0 +1,30 @@
+"""URL roots: the agent's pages, the admin settings, the bot API."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from bots import views as bot_views
+from bots.api import api
+from desk import views
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
+    path(
+        "settings/api-keys/<int:key_id>/revoke/",
+        bot_views.api_key_revoke,
+        name="api-key-revoke",
+    ),
+    path("settings/bots/", bot_views.deflecting_bots, name="deflecting-bots"),
+    path("settings/bots/<str:bot_id>/connect/", bot_views.bot_connect, name="bot-connect"),
+    path("settings/bots/<str:bot_id>/messages/", bot_views.bot_messages, name="bot-messages"),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,90 @@
+"""The cast every test can call on: an admin, two agents, API keys, a deployed and a connected bot."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from bots.services import api_key_create, bot_deploy, bot_set_connected
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_user(
+        "alex", password="pw-alex-123", first_name="Alex", last_name="Admin", is_staff=True
+    )
+
+
+@pytest.fixture
+def agent(db):
+    return get_user_model().objects.create_user(
+        "maya", password="pw-maya-123", first_name="Maya", last_name="Lopez"
+    )
+
+
+@pytest.fixture
+def other_agent(db):
+    return get_user_model().objects.create_user(
+        "sam", password="pw-sam-123", first_name="Sam", last_name="Okafor"
+    )
+
+
+@pytest.fixture
+def api_key(db) -> str:
+    """A plain API key (what a bot holds)."""
+    _, plain = api_key_create(name="test bot key")
+    return plain
+
+
+@pytest.fixture
+def deployed_bot(db):
+    bot, _ = bot_deploy(bot_id="support-bot", api_key=None, name="Support Bot")
+    return bot
+
+
+@pytest.fixture
+def connected_bot(deployed_bot):
+    return bot_set_connected(bot_id=deployed_bot.bot_id, connected=True)
+
+
+class BotClient:
+    """A bot talking JSON to the API with its key."""
+
+    def __init__(self, key: str) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def _send(self, method: str, path: str, body=None, **headers):
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body or {})
+        return getattr(self.client, method)(
+            path, data=data, content_type="application/json", headers={**self.headers, **headers}
+        )
+
+    def put(self, path, body=None, **headers):
+        return self._send("put", path, body, **headers)
+
+    def post(self, path, body=None, **headers):
+        return self._send("post", path, body, **headers)
+
+    def get(self, path, **headers):
+        return self.client.get(path, headers={**self.headers, **headers})
+
+
+@pytest.fixture
+def bot_api(api_key) -> BotClient:
+    return BotClient(api_key)
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent) -> Client:
+    client = Client()
+    client.force_login(agent)
+    return client
