@@ -121,7 +121,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # A file (threads in tests share it), one per test run so parallel runs never meet.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 

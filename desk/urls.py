@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from bots import views as bot_views
 from bots.api import api
@@ -26,5 +26,6 @@ urlpatterns = [
     path("settings/bots/<str:bot_id>/connect/", bot_views.bot_connect, name="bot-connect"),
     path("settings/bots/<str:bot_id>/messages/", bot_views.bot_messages, name="bot-messages"),
     path("api/v1/", api.urls),
+    path("demo/", include("bots.demo.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+"""The demo webchat (a customer's side of the reference bot)."""
+
+urlpatterns: list = []
