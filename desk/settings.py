@@ -141,6 +141,15 @@ else:
         }
     }
 
+# The cache holds short-lived counters (login throttling, API rate limits); with Redis
+# they are shared by every server process.
+if redis_url:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",

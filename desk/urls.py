@@ -7,14 +7,11 @@ from django.urls import include, path
 from bots import views as bot_views
 from bots.api import api
 from desk import views
+from desk.login import LoginView
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
     path(
