@@ -109,6 +109,8 @@ if database_url := envsecret("DATABASE_URL"):
             database_url, conn_max_age=envint("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    # One test database per test run, so parallel runs on one server never meet.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
     DATABASES = {
         "default": {
