@@ -1,0 +1,138 @@
+"""A real Desk server process and a real Chromium for the browser tests.
+
+Each test module gets one server (its own SQLite file under a temporary directory,
+`manage.py migrate` then `manage.py serve` on a free port, the delivery worker
+embedded) and one headless Chromium; each test opens its own browser contexts.
+The cast: Alex (admin), Maya and Sam (agents), with known passwords, and a
+connected bot that holds an API key.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from processes import BotSide, DeskServer, create_agent, desk_env, manage
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+CAST = {
+    # username: (password, first name, last name, admin)
+    "alex": ("alex-pw-3k9d!", "Alex", "Admin", True),
+    "maya": ("maya-pw-7q2v!", "Maya", "Lopez", False),
+    "sam": ("sam-pw-5x8h!", "Sam", "Okafor", False),
+}
+
+BOT_ID = "browser-bot"
+AGENT_ASSIGNED = "You're now talking to {agentName}, a person on our team."
+SESSION_ENDED = "Our agent closed the chat. The bot is back to help you."
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with `reason` on a developer's machine; under CI a missing piece fails the run."""
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must not skip the browser tests)")
+        pytest.skip(reason)
+
+
+class Desk:
+    """The running server, its environment and the bot that talks to it."""
+
+    def __init__(self, server: DeskServer, env: dict[str, str], bot: BotSide) -> None:
+        self.server, self.env, self.bot = server, env, bot
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory) -> Iterator[Desk]:
+    var = tmp_path_factory.mktemp("desk-var")
+    env = desk_env(
+        DESK_VAR_DIR=str(var), SQLITE_PATH=str(var / "desk.sqlite3"), DESK_EMBEDDED_WORKER="true"
+    )
+    manage(env, "migrate", "--noinput")
+    for username, (password, first, last, admin) in CAST.items():
+        create_agent(env, username, password, first, last, admin=admin)
+    key = manage(env, "create_api_key", "browser tests").strip()
+    server = DeskServer("desk", env, var)
+    server.start()
+    try:
+        bot = BotSide(server.url, key, BOT_ID)
+        bot.deploy(
+            name="Browser Bot",
+            agentAssignedMessage=AGENT_ASSIGNED,
+            sessionEndedMessage=SESSION_ENDED,
+        )
+        manage(env, "connect_bot", BOT_ID)
+        yield Desk(server, env, bot)
+    finally:
+        server.stop()
+        keep = os.environ.get("DESK_KEEP_LOGS")
+        if keep:
+            shutil.copytree(var, Path(keep) / var.name, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+class Dialogs:
+    """Every alert/confirm/prompt a page opened: an XSS payload that ran shows up here."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, dialog) -> None:
+        self.seen.append(dialog.message)
+        dialog.dismiss()
+
+
+@pytest.fixture
+def open_page(browser, desk):
+    """open_page(username=None, color_scheme="light") → a page in a fresh context,
+    logged in through the login form when a username is given. Each page records
+    its dialogs on `page.dialogs`."""
+    contexts = []
+
+    def open_page(username: str | None = None, *, color_scheme: str = "light",
+                  viewport: dict | None = None):
+        context = browser.new_context(
+            base_url=desk.url, color_scheme=color_scheme,
+            viewport=viewport or {"width": 1280, "height": 800},
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = Dialogs()
+        page.on("dialog", page.dialogs)
+        if username:
+            log_in(page, username)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(CAST[username][0])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)

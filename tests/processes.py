@@ -1,0 +1,198 @@
+"""Real Desk processes for the slow tests: servers, workers, management commands, a bot.
+
+The browser tests and the scaled-out tests start Desk the way an operator does
+(`manage.py migrate`, `manage.py serve`, `manage.py db_worker`) in child processes
+with their own environment, and talk to them over HTTP and websockets only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+# Settings that must come from the test, never leak in from the shell that runs pytest.
+_SCRUBBED = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DESK_", "ALLOWED_HOSTS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def desk_env(**settings: str) -> dict[str, str]:
+    """The environment for a Desk process: this one's, less Desk's settings, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
+    env.update(DJANGO_SETTINGS_MODULE="desk.settings", PYTHONUNBUFFERED="1", DEBUG="true")
+    env.update(settings)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """Run a management command to completion; its stdout, or a failure with its output."""
+    done = subprocess.run(
+        [*MANAGE, *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def create_agent(env: dict[str, str], username: str, password: str, first: str, last: str,
+                 *, admin: bool = False) -> None:
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "import json, sys\n"
+        "a = json.loads(sys.stdin.read())\n"
+        "get_user_model().objects.create_user(a['u'], password=a['p'], first_name=a['f'],"
+        " last_name=a['l'], email=a['u'] + '@desk.example', is_staff=a['s'], is_superuser=a['s'])\n"
+    )
+    payload = json.dumps({"u": username, "p": password, "f": first, "l": last, "s": admin})
+    manage(env, "shell", "-c", code, stdin=payload)
+
+
+def http(method: str, url: str, body: dict | None = None, *, key: str | None = None,
+         timeout: float = 10) -> tuple[int, dict | str]:
+    """One HTTP call; (status, JSON or text). HTTP errors are answers, not exceptions."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read().decode()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+class DeskProcess:
+    """One child process (a server or a worker) with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "a")
+        log.write(f"\n--- start {' '.join(self.args)}\n")
+        log.flush()
+        self.process = subprocess.Popen(
+            [*MANAGE, *self.args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text()[-chars:] if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Signal the process group; SIGKILL it if it has not gone within `timeout`."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash."""
+        self.stop(signal.SIGKILL)
+
+
+class DeskServer(DeskProcess):
+    """`manage.py serve` on 127.0.0.1:port, ready once /login/ answers."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
+        super().__init__(
+            name, ["serve", "--host", "127.0.0.1", "--port", str(self.port)], env, log_dir
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        super().start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            try:
+                if http("GET", f"{self.url}/login/", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer within {timeout}s:\n{self.log_tail()}")
+
+    def restart(self) -> None:
+        """Stop and start again on the same port (open websockets drop)."""
+        self.stop()
+        self.start()
+
+
+class BotSide:
+    """A bot, as Desk sees it from outside: an API key and the HTTP API."""
+
+    def __init__(self, base_url: str, key: str, bot_id: str) -> None:
+        self.base_url, self.key, self.bot_id = base_url, key, bot_id
+
+    def call(self, method: str, path: str, body: dict | None = None,
+             base_url: str | None = None) -> tuple[int, dict | str]:
+        url = f"{base_url or self.base_url}/api/v1/bots/{self.bot_id}{path}"
+        return http(method, url, body, key=self.key)
+
+    def deploy(self, **fields) -> dict:
+        status, body = self.call("PUT", "", fields)
+        assert status in (200, 201), body
+        return body
+
+    def start_hitl(self, base_url: str | None = None, **fields) -> tuple[int, dict | str]:
+        return self.call("POST", "/startHitl", fields, base_url=base_url)
+
+
+def wait_for(predicate, timeout: float = 10, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; that value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
