@@ -1,12 +1,22 @@
 """The bot's event log: what Desk tells a bot (assigned, agent message, stopped).
 
 `event_record` is the only way an event is written. Delivery (webhooks, long-poll)
-reads the log; it never invents events.
+reads the log; it never invents events. Recording an event also queues its webhook
+delivery (in the same transaction, so the two commit together) and, once committed,
+wakes the bot's long-polls in this process and, through the channel layer, in others.
 """
 
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
 from django.utils import timezone
 
+from bots import wakeups
 from bots.models import Bot, Event
+
+logger = logging.getLogger("bots.events")
 
 
 def event_record(*, bot: Bot, ticket, type: Event.Type, payload: dict) -> Event:
@@ -27,6 +37,12 @@ def event_record(*, bot: Bot, ticket, type: Event.Type, payload: dict) -> Event:
         payload=body,
         created_at=now,
     )
+    if bot.webhook_url:
+        from bots.tasks import deliver_webhooks
+
+        deliver_webhooks.enqueue(bot.pk)
+    bot_pk = bot.pk
+    transaction.on_commit(lambda: announce_event(bot_pk))
     return event
 
 
@@ -39,3 +55,20 @@ def event_as_json(event: Event) -> dict:
         "createdAt": event.created_at.isoformat(),
         **event.payload,
     }
+
+
+def bot_events_key(bot_pk: int) -> str:
+    """The wake-up key, and channel-layer group, of a bot's long-polls."""
+    return f"bot-events-{bot_pk}"
+
+
+def announce_event(bot_pk: int) -> None:
+    """Wake whoever waits for this bot's next event (called after the commit)."""
+    wakeups.fire(bot_events_key(bot_pk))
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return  # one process: the in-process wake-up above reached everyone
+    try:
+        async_to_sync(layer.group_send)(bot_events_key(bot_pk), {"type": "bot.event"})
+    except Exception:  # the long-polls re-read the log on their own, soon
+        logger.exception("could not announce bot %s's event on the channel layer", bot_pk)

@@ -110,3 +110,37 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk} for {self.bot_id}"
+
+
+class WebhookState(models.Model):
+    """Where a bot's webhook delivery stands: its cursor in the event log, its lease, its health.
+
+    One row per bot. A worker may send the bot's events only while it holds the lease
+    (`lease_owner` until `lease_until`), taken with one conditional UPDATE, so two
+    workers never send the same bot's events at once, on SQLite or PostgreSQL alike.
+    The lease is renewed before each POST and outlives the HTTP timeout.
+    """
+
+    bot = models.OneToOneField(
+        Bot, on_delete=models.CASCADE, primary_key=True, related_name="webhook_state"
+    )
+    delivered_through = models.BigIntegerField(
+        default=0, help_text="The id of the last event the webhook acknowledged (2xx)."
+    )
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    recheck_at = models.DateTimeField(
+        null=True, blank=True, help_text="A delivery task is already due then (lease expiry)."
+    )
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Failed attempts at the event after the cursor."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    delivered_count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"webhook state of {self.bot_id}"

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bots.events import event_record
 from bots.models import Bot, Event
+from bots.tasks import schedule_assignment_timeout
 from desk import realtime
 from desk.exceptions import (
     AlreadyClaimed,
@@ -128,6 +129,7 @@ def start_hitl(
                     ticket=ticket, kind=Message.Kind.BOT, author_name=bot.name,
                     text=description, created_at=now,
                 )
+            schedule_assignment_timeout(ticket)
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.
         if existing := _open_ticket(bot, conversation_id):
@@ -370,7 +372,7 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
     if reason == CloseReason.AGENT:
         payload["message"] = fill_agent_name(ticket.bot.session_ended_message, by)
     elif reason == CloseReason.UNASSIGNED_TIMEOUT:
-        payload["message"] = ticket.bot.agent_assigned_timeout_message
+        payload["message"] = fill_agent_name(ticket.bot.agent_assigned_timeout_message, None)
     event_record(bot=ticket.bot, ticket=ticket, type=Event.Type.HITL_STOPPED, payload=payload)
     realtime.announce_ticket_changed(ticket.pk)
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "desk",
     "bots",
+    "bots.demo",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,18 @@ TASKS = {
 
 # Event delivery runs inside the server process unless separate workers are used.
 DESK_EMBEDDED_WORKER = envbool("DESK_EMBEDDED_WORKER", "true")
+# How often an idle worker looks for due tasks (the embedded one is also woken at once).
+DESK_WORKER_INTERVAL_SECONDS = envint("DESK_WORKER_INTERVAL_SECONDS", 1)
+
+# Webhook delivery: the HTTP timeout of one POST, and the retry backoff, which doubles
+# from the base up to the cap and never gives up (nothing is dropped).
+DESK_WEBHOOK_TIMEOUT_SECONDS = envint("DESK_WEBHOOK_TIMEOUT_SECONDS", 10)
+DESK_WEBHOOK_RETRY_BASE_SECONDS = envint("DESK_WEBHOOK_RETRY_BASE_SECONDS", 5)
+DESK_WEBHOOK_RETRY_MAX_SECONDS = envint("DESK_WEBHOOK_RETRY_MAX_SECONDS", 3600)
+
+# A long-poll re-reads the database this often while it waits, in case a wake-up was
+# missed (another process without a shared channel layer).
+DESK_LONG_POLL_RECHECK_SECONDS = envint("DESK_LONG_POLL_RECHECK_SECONDS", 5)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,340 @@
+"""Webhook delivery: each bot's event log POSTed, in order, signed, at least once.
+
+How it holds together:
+
+- The cursor (`WebhookState.delivered_through`) moves past an event only after the
+  bot's endpoint answered 2xx, so a crash at any point re-sends, never skips.
+- One sender per bot at a time: a worker takes the bot's lease with one conditional
+  UPDATE, renews it before every POST, and the lease outlives the HTTP timeout. Two
+  workers (threads or processes) therefore never send the same bot's events at once,
+  and a worker that died mid-send loses the lease when it runs out.
+- One event at a time per bot, oldest first, so events arrive in order per bot (and
+  so per conversation). A failure stops the line for that bot and retries the same
+  event with exponential backoff, doubling from DESK_WEBHOOK_RETRY_BASE_SECONDS up to
+  DESK_WEBHOOK_RETRY_MAX_SECONDS between tries, without end: nothing is dropped.
+- The schedule lives in the database (the django-tasks-db queue and this row), so a
+  restart resumes where it stopped.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from bots.events import event_as_json
+from bots.models import Bot, Event, WebhookState
+
+logger = logging.getLogger("bots.delivery")
+
+SIGNATURE_VERSION = "v1"
+USER_AGENT = "Desk-Webhooks/1"
+BATCH = 50
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The `Desk-Signature` value: v1=HMAC-SHA256(secret, "{timestamp}.{raw body}") in hex."""
+    message = str(timestamp).encode() + b"." + body
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+def signature_is_valid(
+    secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300
+) -> bool:
+    """What a receiver checks (see docs/webhooks.md): the HMAC, and a fresh timestamp."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except (TypeError, ValueError):
+        return False
+    if age > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature or "")
+
+
+def request_for(event: Event, secret: str, *, attempt: int) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one webhook POST."""
+    body = json.dumps(event_as_json(event), separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Desk-Event-Id": str(event.public_id),
+        "Desk-Event-Type": event.type,
+        "Desk-Timestamp": timestamp,
+        "Desk-Signature": sign(secret, timestamp, body),
+        "Desk-Delivery-Attempt": str(attempt),
+    }
+    return body, headers
+
+
+# --- the lease ----------------------------------------------------------------------
+
+
+def _lease_seconds() -> float:
+    return settings.DESK_WEBHOOK_TIMEOUT_SECONDS + 30
+
+
+def _state(bot_pk: int) -> WebhookState:
+    state = WebhookState.objects.filter(bot_id=bot_pk).first()
+    if state is None:
+        try:
+            with transaction.atomic():
+                state = WebhookState.objects.create(bot_id=bot_pk)
+        except IntegrityError:  # a concurrent worker created it
+            state = WebhookState.objects.get(bot_id=bot_pk)
+    return state
+
+
+def _claim(bot_pk: int, owner: str) -> bool:
+    """Take the bot's lease if it is free and no retry is waiting. One UPDATE: atomic."""
+    now = timezone.now()
+    return bool(
+        WebhookState.objects.filter(bot_id=bot_pk)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(lease_owner=owner, lease_until=now + timedelta(seconds=_lease_seconds()))
+    )
+
+
+def _renew(bot_pk: int, owner: str) -> bool:
+    until = timezone.now() + timedelta(seconds=_lease_seconds())
+    return bool(
+        WebhookState.objects.filter(bot_id=bot_pk, lease_owner=owner).update(lease_until=until)
+    )
+
+
+def _release(bot_pk: int, owner: str) -> None:
+    WebhookState.objects.filter(bot_id=bot_pk, lease_owner=owner).update(
+        lease_owner="", lease_until=None
+    )
+
+
+# --- sending ------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    error: str = ""
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """One POST with a hard timeout; any 2xx is success, anything else a failure."""
+    timeout = settings.DESK_WEBHOOK_TIMEOUT_SECONDS
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return Outcome(False, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
+    if 200 <= response.status_code < 300:
+        return Outcome(True)
+    snippet = response.text[:200].strip()
+    return Outcome(False, f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""))
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before try number attempts+1: doubling, capped, with a little jitter."""
+    base = float(settings.DESK_WEBHOOK_RETRY_BASE_SECONDS)
+    cap = float(settings.DESK_WEBHOOK_RETRY_MAX_SECONDS)
+    delay = min(cap, base * 2 ** max(attempts - 1, 0))
+    return delay * random.uniform(0.9, 1.1)
+
+
+def deliver(bot_pk: int) -> None:
+    """Send the bot's undelivered events, if this worker can take the bot's lease.
+
+    Called by the delivery task. Returns when the log is drained, when a POST failed
+    (the retry is then queued), or at once when another worker holds the lease.
+    """
+    _state(bot_pk)
+    owner = uuid.uuid4().hex
+    while True:
+        if not _claim(bot_pk, owner):
+            _recheck_later(bot_pk)
+            return
+        try:
+            drained = _drain(bot_pk, owner)
+        finally:
+            _release(bot_pk, owner)
+        # An event recorded while we held the lease had its own task turned away:
+        # look again after letting go, so it is never left behind.
+        if not drained or not _pending(bot_pk):
+            return
+
+
+def _pending(bot_pk: int) -> bool:
+    state = WebhookState.objects.filter(bot_id=bot_pk).first()
+    bot = Bot.objects.filter(pk=bot_pk).only("webhook_url").first()
+    if state is None or bot is None or not bot.webhook_url:
+        return False
+    return Event.objects.filter(bot_id=bot_pk, pk__gt=state.delivered_through).exists()
+
+
+def _drain(bot_pk: int, owner: str) -> bool:
+    """Send events while they succeed. False when one failed (a retry is scheduled)."""
+    while True:
+        bot = Bot.objects.filter(pk=bot_pk).first()
+        state = WebhookState.objects.filter(bot_id=bot_pk).first()
+        if bot is None or state is None or not bot.webhook_url:
+            return True
+        events = list(
+            Event.objects.filter(bot_id=bot_pk, pk__gt=state.delivered_through).order_by("pk")[
+                :BATCH
+            ]
+        )
+        if not events:
+            return True
+        for event in events:
+            if not _renew(bot_pk, owner):
+                logger.warning("bot %s: lost the delivery lease; stopping", bot.bot_id)
+                return True
+            attempt = state.attempts + 1
+            body, headers = request_for(event, bot.webhook_secret, attempt=attempt)
+            outcome = post(bot.webhook_url, body, headers)
+            now = timezone.now()
+            if outcome.ok:
+                WebhookState.objects.filter(bot_id=bot_pk, lease_owner=owner).update(
+                    delivered_through=event.pk,
+                    attempts=0,
+                    next_attempt_at=None,
+                    failing_since=None,
+                    last_success_at=now,
+                    delivered_count=state.delivered_count + 1,
+                )
+                state.delivered_through = event.pk
+                state.attempts = 0
+                state.delivered_count += 1
+                continue
+            _schedule_retry(bot, state, owner, outcome.error, now)
+            return False
+
+
+def _schedule_retry(
+    bot: Bot, state: WebhookState, owner: str, error: str, now: datetime
+) -> None:
+    attempts = state.attempts + 1
+    due = now + timedelta(seconds=backoff(attempts))
+    logger.info(
+        "bot %s: webhook attempt %d failed (%s); next try at %s",
+        bot.bot_id, attempts, error, due.isoformat(),
+    )
+    from bots.tasks import deliver_webhooks
+
+    with transaction.atomic():
+        WebhookState.objects.filter(bot_id=bot.pk, lease_owner=owner).update(
+            attempts=attempts,
+            next_attempt_at=due,
+            failing_since=state.failing_since or now,
+            last_error=error,
+            last_error_at=now,
+        )
+        # The retry is a row in the task queue, written with the state: both or neither.
+        deliver_webhooks.using(run_after=due).enqueue(bot.pk)
+
+
+def _recheck_later(bot_pk: int) -> None:
+    """The lease is held (or a retry waits): make sure a task looks again when it frees.
+
+    A retry in backoff already has its task. A held lease gets one follow-up at its
+    expiry (once, however many events arrive meanwhile), which also recovers the bot
+    if the holder died mid-send.
+    """
+    state = WebhookState.objects.filter(bot_id=bot_pk).first()
+    now = timezone.now()
+    if state is None or state.lease_until is None or state.lease_until < now:
+        return
+    if state.next_attempt_at and state.next_attempt_at > now:
+        return
+    due = state.lease_until + timedelta(seconds=1)
+    from bots.tasks import deliver_webhooks
+
+    with transaction.atomic():
+        taken = (
+            WebhookState.objects.filter(bot_id=bot_pk)
+            .filter(Q(recheck_at__isnull=True) | Q(recheck_at__lt=state.lease_until))
+            .update(recheck_at=due)
+        )
+        if taken:
+            deliver_webhooks.using(run_after=due).enqueue(bot_pk)
+
+
+# --- what the rest of Desk calls ----------------------------------------------------
+
+
+def webhook_configured(bot: Bot, *, previous_url: str) -> None:
+    """After a deploy: a bot that just got a webhook URL receives the events from now on;
+    a changed URL is tried at once instead of waiting out the old URL's backoff."""
+    if not bot.webhook_url or bot.webhook_url == previous_url:
+        return
+    state = _state(bot.pk)
+    fields: dict = {"attempts": 0, "next_attempt_at": None}
+    if not previous_url:
+        latest = Event.objects.filter(bot=bot).aggregate(latest=Max("pk"))["latest"] or 0
+        fields["delivered_through"] = max(state.delivered_through, latest)
+    WebhookState.objects.filter(bot_id=bot.pk).update(**fields)
+    from bots.tasks import deliver_webhooks
+
+    transaction.on_commit(lambda: deliver_webhooks.enqueue(bot.pk))
+
+
+def retry_now(bot: Bot) -> None:
+    """The admin's "Retry now": skip the rest of the backoff."""
+    WebhookState.objects.filter(bot_id=bot.pk).update(next_attempt_at=None)
+    from bots.tasks import deliver_webhooks
+
+    transaction.on_commit(lambda: deliver_webhooks.enqueue(bot.pk))
+
+
+def sweep() -> int:
+    """Queue delivery for every bot with events waiting and no retry pending.
+
+    Run when a worker starts, so a restart picks up whatever was in flight.
+    """
+    from bots.tasks import deliver_webhooks
+
+    count = 0
+    for bot in Bot.objects.exclude(webhook_url="").only("pk"):
+        if _pending(bot.pk):
+            deliver_webhooks.enqueue(bot.pk)
+            count += 1
+    return count
+
+
+@dataclass
+class Health:
+    """What the Deflecting Bots page shows for one bot."""
+
+    last_success_at: datetime | None
+    waiting: int
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    failing_since: datetime | None
+
+
+def health(bot: Bot) -> Health | None:
+    if not bot.webhook_url:
+        return None
+    state = WebhookState.objects.filter(bot=bot).first() or WebhookState(bot=bot)
+    waiting = Event.objects.filter(bot=bot, pk__gt=state.delivered_through).count()
+    return Health(
+        last_success_at=state.last_success_at,
+        waiting=waiting,
+        attempts=state.attempts,
+        next_attempt_at=state.next_attempt_at,
+        last_error=state.last_error,
+        last_error_at=state.last_error_at,
+        failing_since=state.failing_since,
+    )

@@ -1,0 +1,43 @@
+"""Background tasks (django.tasks, queued in the database by django-tasks-db).
+
+Workers run them: inside the server process by default (`manage.py serve`), or as
+separate `manage.py db_worker` processes sharing the queue. Every task here is safe
+to run twice or on two workers at once; the database decides who does the work.
+"""
+
+from datetime import timedelta
+
+from django.tasks import task
+
+from bots import delivery
+
+
+@task()
+def deliver_webhooks(bot_pk: int) -> None:
+    """POST the bot's undelivered events to its webhook, in order."""
+    delivery.deliver(bot_pk)
+
+
+@task()
+def expire_unassigned_ticket(ticket_id: int) -> bool:
+    """The agent-assignment timeout: close the ticket if nobody claimed it yet.
+
+    Only the run that still finds the ticket pending closes it (a locked, conditional
+    read in expire_unassigned), so a duplicate run or a second worker does nothing.
+    """
+    from desk.services import expire_unassigned
+
+    return expire_unassigned(ticket_id=ticket_id) is not None
+
+
+def schedule_assignment_timeout(ticket) -> None:
+    """Queue the timeout for a new ticket when its bot asked for one.
+
+    Called inside the transaction that creates the ticket: the queued task is a row
+    in the same database, so it exists exactly when the ticket does.
+    """
+    seconds = ticket.bot.agent_assigned_timeout_seconds
+    if not seconds:
+        return
+    due = ticket.created_at + timedelta(seconds=seconds)
+    expire_unassigned_ticket.using(run_after=due).enqueue(ticket.pk)
