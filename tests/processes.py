@@ -196,3 +196,19 @@ def wait_for(predicate, timeout: float = 10, interval: float = 0.1, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def log_in(base_url: str, username: str, password: str):
+    """An httpx client logged in through the login form, as a browser would be.
+    Its `sessionid` cookie also opens websockets (the session lives in the database)."""
+    import httpx
+
+    client = httpx.Client(base_url=base_url, timeout=10, follow_redirects=False)
+    client.get("/login/").raise_for_status()
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": password,
+              "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+    )
+    assert response.status_code == 302, f"login failed: {response.status_code}"
+    return client
