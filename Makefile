@@ -42,6 +42,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
+	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/run.py
 
 lint: $(VENV)/.installed

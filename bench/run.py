@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
+from bench import wsclient  # noqa: E402
 from bench.measure import http_load, median, percentile  # noqa: E402
 from bench.server import VAR, Server, bench_env, fixtures  # noqa: E402
 
@@ -187,11 +188,196 @@ async def bench_inbox() -> list[Row]:
     return rows
 
 
+# --- 1. relay latency --------------------------------------------------------------------
+
+RELAY_TICKETS = 200
+RELAY_AGENTS = 100
+RELAY_ROUNDS = 3  # each round: one message to every ticket; alternating Desk and baseline
+RELAY_PARALLEL = 4  # the bot's concurrent requests
+RELAY_TIMEOUT = 30.0
+
+
+async def relay_round(server: Server, sockets: list, posts: list[tuple[str, dict, dict]],
+                      first_token: int) -> list[float]:
+    """POST every message (RELAY_PARALLEL at a time); ms from each POST to its frame."""
+    limits = httpx.Limits(max_connections=RELAY_PARALLEL)
+    sent: dict[int, float] = {}
+    gate = asyncio.Semaphore(RELAY_PARALLEL)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+        async def post(n: int, path: str, body: dict, headers: dict) -> None:
+            async with gate:
+                sent[n] = time.perf_counter()
+                response = await client.post(path, json=body, headers=headers)
+                if response.status_code >= 300:
+                    raise RuntimeError(f"{path} answered {response.status_code}: "
+                                       f"{response.text[:200]}")
+
+        await asyncio.wait_for(asyncio.gather(*(
+            post(first_token + i, path, body, headers)
+            for i, (path, body, headers) in enumerate(posts)
+        )), RELAY_TIMEOUT)
+    deadline = time.perf_counter() + 5
+    latencies = []
+    for i, sock in enumerate(sockets):
+        n = first_token + i
+        while n not in sock.seen and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        if n in sock.seen:
+            latencies.append((sock.seen[n] - sent[n]) * 1000)
+    missing = len(sockets) - len(latencies)
+    if missing:
+        raise RuntimeError(f"{missing} of {len(sockets)} frames never arrived")
+    return latencies
+
+
+async def bench_relay() -> list[Row]:
+    database = fresh_database("relay")
+    env = bench_env(database)
+    setup = fixtures(env, "prepare", "--agents", str(RELAY_AGENTS))
+    bot = setup["bot_id"]
+    auth = {"Authorization": f"Bearer {setup['api_key']}"}
+    desk_ms: list[float] = []
+    base_ms: list[float] = []
+    with Server(env, "relay") as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=auth, timeout=30) as client:
+            numbers = []
+            for i in range(RELAY_TICKETS):
+                response = await client.post(f"/api/v1/bots/{bot}/startHitl", json={
+                    "conversationId": f"relay-{i}", "title": f"Relay {i}", "userName": "U",
+                })
+                assert response.status_code == 201, response.text
+                numbers.append(response.json()["number"])
+        sessions = setup["sessions"]
+        desk_sockets = await wsclient.connect_many(server.port, [
+            (f"/ws/desk/?ticket={number}&after=0", sessions[i % len(sessions)])
+            for i, number in enumerate(numbers)
+        ])
+        base_sockets = await wsclient.connect_many(server.port, [
+            (f"/bench/ws/relay/t{i}/", sessions[i % len(sessions)])
+            for i in range(RELAY_TICKETS)
+        ])
+        await asyncio.sleep(1.0)  # let the join and presence frames settle
+        token = 1
+        for round_ in range(RELAY_ROUNDS + 1):  # round 0 warms both paths up
+            desk_posts = [
+                (f"/api/v1/bots/{bot}/conversations/relay-{i}/messages",
+                 {"text": f"Where is my parcel? {wsclient.token(token + i)}",
+                  "messageId": f"m-{round_}-{i}"}, auth)
+                for i in range(RELAY_TICKETS)
+            ]
+            got = await relay_round(server, desk_sockets, desk_posts, token)
+            token += RELAY_TICKETS
+            if round_:
+                desk_ms += got
+            base_posts = [
+                (f"/bench/relay/t{i}/",
+                 {"text": f"Where is my parcel? {wsclient.token(token + i)}"}, {})
+                for i in range(RELAY_TICKETS)
+            ]
+            got = await relay_round(server, base_sockets, base_posts, token)
+            token += RELAY_TICKETS
+            if round_:
+                base_ms += got
+        for sock in desk_sockets + base_sockets:
+            sock.close()
+    p50, p99 = percentile(desk_ms, 50), percentile(desk_ms, 99)
+    b50, b99 = percentile(base_ms, 50), percentile(base_ms, 99)
+    note = f"{len(desk_ms)} messages, {RELAY_PARALLEL} concurrent POSTs"
+    return [
+        Row("1", "relay latency p50, POST to frame", p50, b50, "ms", p50 / b50, "≤ 1.5×",
+            p50 / b50 <= 1.5, note),
+        Row("1", "relay latency p99, POST to frame", p99, b99, "ms", p99 / b99, "≤ 2×",
+            p99 / b99 <= 2.0, "baseline: view that group_sends to a bare consumer"),
+    ]
+
+
+# --- 4. fan-out and 5. memory per idle socket ----------------------------------------------
+
+FANOUT_SOCKETS = 1_000
+FANOUT_AGENTS = 100
+FANOUT_BROADCASTS = 5
+
+
+async def fanout_variant(desk: bool, frame_size: int) -> dict:
+    """A fresh server: its memory before and after FANOUT_SOCKETS idle sockets connect,
+    then FANOUT_BROADCASTS broadcasts, each timed from the POST to every socket's frame."""
+    name = "desk" if desk else "baseline"
+    database = fresh_database(f"fanout-{name}")
+    env = bench_env(database)
+    setup = fixtures(env, "prepare", "--agents", str(FANOUT_AGENTS))
+    sessions = setup["sessions"]
+    auth = {"Authorization": f"Bearer {setup['api_key']}"}
+    path = "/ws/desk/?inbox=1" if desk else "/bench/ws/relay/all/"
+    with Server(env, f"fanout-{name}") as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=auth, timeout=30) as client:
+            async def broadcast(n: int) -> float:
+                started = time.perf_counter()
+                if desk:
+                    response = await client.post(
+                        f"/api/v1/bots/{setup['bot_id']}/startHitl",
+                        json={"conversationId": f"fan-{n}", "title": f"Fan-out {wsclient.token(n)}",
+                              "userName": "U", "priority": "high"})
+                else:
+                    text = f"{wsclient.token(n)} ".ljust(frame_size, ".")
+                    response = await client.post("/bench/relay/all/", json={"text": text})
+                assert response.status_code == 201, response.text
+                return started
+
+            # Warm up every code path once, with one socket, before measuring memory.
+            warm = await wsclient.connect(server.port, path, cookie=sessions[0])
+            await broadcast(0)
+            await asyncio.sleep(0.3)
+            warm.close()
+            await asyncio.sleep(0.5)
+            rss_before = server.rss_kib()
+            sockets = await wsclient.connect_many(server.port, [
+                (path, sessions[i % len(sessions)]) for i in range(FANOUT_SOCKETS)
+            ])
+            await asyncio.sleep(2.0)  # idle
+            rss_after = server.rss_kib()
+            p99s, spreads, sizes = [], [], []
+            for n in range(1, FANOUT_BROADCASTS + 1):
+                started = await broadcast(n)
+                if not await wsclient.wait_for_tokens(sockets, n, timeout=30):
+                    raise RuntimeError(f"broadcast {n} did not reach every socket in 30 s")
+                delays = [(s.seen[n] - started) * 1000 for s in sockets]
+                p99s.append(percentile(delays, 99))
+                spreads.append(percentile(delays, 99) - min(delays))
+                await asyncio.sleep(0.3)
+            sizes = sum(s.frame_bytes for s in sockets) / max(1, sum(s.frames for s in sockets))
+            for sock in sockets:
+                sock.close()
+    return {
+        "p99": median(p99s), "p99_max": max(p99s), "spread": median(spreads),
+        "per100_kib": (rss_after - rss_before) / (FANOUT_SOCKETS / 100),
+        "rss_before": rss_before, "rss_after": rss_after, "frame_bytes": sizes,
+    }
+
+
+async def bench_fanout() -> list[Row]:
+    desk = await fanout_variant(True, 0)
+    log(f"  Desk: {desk}")
+    base = await fanout_variant(False, int(desk["frame_bytes"]))
+    log(f"  baseline: {base}")
+    return [
+        Row("4", f"fan-out p99, {FANOUT_SOCKETS:,} sockets, one broadcast", desk["p99"],
+            base["p99"], "ms", desk["p99"] / base["p99"], "≤ 100 ms", desk["p99"] <= 100,
+            f"median of {FANOUT_BROADCASTS}; worst {desk['p99_max']:.0f} ms; "
+            f"frame {desk['frame_bytes'] / 1024:.1f} KiB"),
+        Row("5", "memory per 100 idle agent sockets", desk["per100_kib"] / 1024,
+            base["per100_kib"] / 1024, "MiB", desk["per100_kib"] / base["per100_kib"], "", None,
+            f"RSS {desk['rss_before'] / 1024:.0f} → {desk['rss_after'] / 1024:.0f} MiB "
+            f"with {FANOUT_SOCKETS:,} sockets"),
+    ]
+
+
 # --- the table ----------------------------------------------------------------------------
 
 BENCHMARKS = {
+    "1": ("relay latency", bench_relay),
     "2": ("startHitl throughput", bench_start_hitl),
     "3": ("inbox at scale", bench_inbox),
+    "4": ("fan-out and memory per socket", bench_fanout),
 }
 
 
