@@ -1,23 +1,34 @@
-"""The bot HTTP API, v1: deploy, startHitl, and (later) messages, stopHitl and events.
+"""The bot HTTP API, v1: deploy, startHitl, messages in, stopHitl, and events out (long-poll).
 
 Bots authenticate with `Authorization: Bearer <api key>`. Every error has one JSON
 shape ({error, message, fields?}); the OpenAPI document is at /api/v1/openapi.json.
 """
 
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Path, Status
+from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from bots import delivery, wakeups
 from bots import services as bot_services
-from bots.models import ApiKey, Bot
+from bots.events import bot_events_key, event_as_json
+from bots.models import ApiKey, Bot, Event
 from bots.schemas import (
     BOT_ID_PATTERN,
     BotOut,
     DeployIn,
     ErrorOut,
+    EventsOut,
+    MessageIn,
+    MessageOut,
     StartHitlIn,
+    StopHitlIn,
     TicketOut,
 )
 from desk import services
@@ -47,6 +58,8 @@ api = NinjaAPI(
 )
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+CONFLICT = {409: ErrorOut}
+MAX_WAIT = 30
 BotId = Path(..., alias="botId", pattern=BOT_ID_PATTERN, description="The bot's own id.")
 
 
@@ -167,7 +180,9 @@ def deploy(request: HttpRequest, payload: DeployIn, bot_id: str = BotId):
         elif value is None:
             continue
         fields[DEPLOY_FIELDS[key]] = value
+    previous = Bot.objects.filter(bot_id=bot_id).values_list("webhook_url", flat=True).first()
     bot, created = bot_services.bot_deploy(bot_id=bot_id, api_key=request.api_key, **fields)
+    delivery.webhook_configured(bot, previous_url=previous or "")
     return Status(201 if created else 200, bot_json(bot))
 
 
@@ -200,3 +215,128 @@ def start_hitl(request: HttpRequest, payload: StartHitlIn, bot_id: str = BotId):
         ],
     )
     return Status(201 if created else 200, ticket_json(ticket))
+
+
+ConversationId = Path(
+    ..., alias="conversationId", min_length=1, max_length=200,
+    description="The conversation, as given to startHitl.",
+)
+
+
+@api.post(
+    "/bots/{botId}/conversations/{conversationId}/messages",
+    response={202: MessageOut, **ERRORS, **CONFLICT},
+    summary="Relay an end-user message to the agent",
+    tags=["handoff"],
+)
+def post_message(
+    request: HttpRequest,
+    payload: MessageIn,
+    bot_id: str = BotId,
+    conversation_id: str = ConversationId,
+):
+    """Store the end user's message in the conversation's open ticket (202); agents see it
+    live. The same `messageId` again stores nothing new and answers the stored message
+    with `duplicate: true`. 409 `ticket_closed` when the conversation has no open ticket."""
+    bot = bot_for_key(request, bot_id)
+    message, created = services.post_user_message(
+        bot=bot,
+        conversation_id=conversation_id,
+        text=payload.text,
+        external_id=payload.messageId,
+        user_name=payload.userName.strip(),
+    )
+    ticket = message.ticket
+    return Status(
+        202,
+        {
+            "id": message.pk,
+            "messageId": message.external_id,
+            "ticketId": str(ticket.public_id),
+            "ticketNumber": ticket.number,
+            "conversationId": ticket.conversation_id,
+            "text": message.text,
+            "userName": message.author_name,
+            "createdAt": message.created_at,
+            "duplicate": not created,
+        },
+    )
+
+
+@api.post(
+    "/bots/{botId}/stopHitl",
+    response={200: TicketOut, **ERRORS, **CONFLICT},
+    summary="End the handoff: the bot takes the conversation back",
+    tags=["handoff"],
+)
+def stop_hitl(request: HttpRequest, payload: StopHitlIn, bot_id: str = BotId):
+    """Close the conversation's open ticket ("the customer left the conversation" for
+    `cancel`); agents see it closed at once. A `hitlStopped` event with reason
+    `botStopped` follows. 404 for a conversation Desk never saw, 409 when already closed."""
+    bot = bot_for_key(request, bot_id)
+    ticket = services.stop_hitl(
+        bot=bot, conversation_id=payload.conversationId, reason=payload.reason
+    )
+    return ticket_json(ticket)
+
+
+def _in_pool(function):
+    """Run a short database read on a pooled thread and hand the connection back.
+
+    A long-poll must not keep a thread or a connection while it waits, so its reads
+    do not use the request's own (thread-sensitive) thread.
+    """
+
+    def read(*args):
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(read, thread_sensitive=False)
+
+
+def _bot_pk(bot_id: str) -> int | None:
+    return Bot.objects.filter(bot_id=bot_id).values_list("pk", flat=True).first()
+
+
+def _events_after(bot_pk: int, after: int, limit: int) -> list[dict]:
+    events = Event.objects.filter(bot_id=bot_pk, pk__gt=after).order_by("pk")[:limit]
+    return [event_as_json(event) for event in events]
+
+
+@api.get(
+    "/bots/{botId}/events",
+    response={200: EventsOut, **ERRORS},
+    summary="Read the bot's events (long-poll)",
+    tags=["events"],
+    exclude_none=True,
+)
+async def events(
+    request: HttpRequest,
+    bot_id: str = BotId,
+    after: int = Query(0, ge=0, description="The last cursor you handled; 0 for the start."),
+    wait: int = Query(
+        0, ge=0, le=MAX_WAIT, description="Seconds to wait for an event when none is there."
+    ),
+    limit: int = Query(100, ge=1, le=500, description="At most this many events."),
+):
+    """The events after `after`, oldest first, at once if there are any; otherwise waits up
+    to `wait` seconds (max 30) for the next and answers as soon as it is recorded, or
+    with none. Pass the answer's `cursor` as `after` next time: each event comes once."""
+    bot_pk = await _in_pool(_bot_pk)(bot_id)
+    if bot_pk is None:
+        raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    recheck = float(settings.DESK_LONG_POLL_RECHECK_SECONDS)
+    key = bot_events_key(bot_pk)
+    async with wakeups.listen(key, group=key) as listener:
+        while True:
+            found = await _in_pool(_events_after)(bot_pk, after, limit)
+            remaining = deadline - loop.time()
+            if found or remaining <= 0:
+                break
+            await listener.wait(min(remaining, recheck))
+    cursor = found[-1]["cursor"] if found else after
+    return {"events": found, "cursor": cursor}

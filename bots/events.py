@@ -10,6 +10,7 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +53,8 @@ def event_as_json(event: Event) -> dict:
         "id": str(event.public_id),
         "cursor": event.pk,
         "type": event.type,
-        "createdAt": event.created_at.isoformat(),
+        # The same format as every other time in the API: 2026-05-06T09:30:00.123Z
+        "createdAt": DjangoJSONEncoder().default(event.created_at),
         **event.payload,
     }
 

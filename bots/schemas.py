@@ -84,3 +84,70 @@ class TicketOut(Schema):
     priority: Literal["low", "medium", "high", "urgent"]
     title: str
     createdAt: datetime
+
+
+class MessageIn(Schema):
+    text: Text = Field(description="What the end user wrote.")
+    messageId: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="The bot's own id for this message: sending it twice stores it once."
+    )
+    userName: Annotated[str, Field(max_length=200)] = Field(
+        "", description="Shown as the author; defaults to the ticket's userName."
+    )
+
+
+class MessageOut(Schema):
+    id: int = Field(description="Desk's id of the stored message.")
+    messageId: str | None = Field(description="The bot's messageId, when it sent one.")
+    ticketId: str
+    ticketNumber: int
+    conversationId: str
+    text: str
+    userName: str
+    createdAt: datetime
+    duplicate: bool = Field(description="True when this messageId was already stored.")
+
+
+class StopHitlIn(Schema):
+    conversationId: NonBlank
+    reason: Literal["cancel", "timeout"] = Field(
+        "cancel",
+        description="cancel: the end user left; timeout: the bot timed the session out.",
+    )
+
+
+class EventOut(Schema):
+    """One event; the fields after conversationId depend on its type."""
+
+    id: str = Field(description="The event's unique id: de-duplicate on it.")
+    cursor: int = Field(description="Its place in the bot's log; pass as `after` to resume.")
+    type: Literal["hitlAssigned", "agentMessage", "hitlStopped"]
+    createdAt: datetime
+    botId: str
+    ticketId: str
+    ticketNumber: int
+    conversationId: str
+    agentName: str | None = Field(
+        None, description="hitlAssigned, agentMessage: the agent's display name."
+    )
+    message: str | None = Field(
+        None,
+        description=(
+            "hitlAssigned: the bot's agentAssignedMessage; hitlStopped (agentClosed, "
+            "timeout): sessionEndedMessage or agentAssignedTimeoutMessage — show it to "
+            "the end user. {agentName} is already filled in."
+        ),
+    )
+    reassigned: bool | None = Field(
+        None, description="hitlAssigned: true when another agent took the ticket over."
+    )
+    messageId: int | None = Field(None, description="agentMessage: Desk's id of the message.")
+    text: str | None = Field(None, description="agentMessage: what the agent wrote.")
+    reason: Literal["agentClosed", "botStopped", "timeout"] | None = Field(
+        None, description="hitlStopped: why the session ended."
+    )
+
+
+class EventsOut(Schema):
+    events: list[EventOut]
+    cursor: int = Field(description="Pass as `after` next time (the last event's cursor).")

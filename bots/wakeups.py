@@ -1,53 +1,103 @@
-"""In-process wake-ups: an async waiter sleeps on a key until some thread fires it.
+"""In-process wake-ups: an async listener sleeps on a key until some thread fires it.
 
 Long-polls (a bot's events, the demo webchat) wait here instead of holding a
-database connection or a thread. `fire` is safe from any thread — a request's,
-a task worker's — because it hands the wake-up to the waiter's own event loop.
-Across processes the channel layer carries the same news (see bots.events).
+database connection or a thread. `fire` is safe from any thread — a request's, a
+task worker's — because it hands the wake-up to the listener's own event loop.
+
+A listener starts listening when it is created, *before* the caller reads the
+database, so a change committed between that read and the wait still wakes it.
+With a shared channel layer (Redis), `listen(key, group=...)` also hears the
+group, so a change made in another process wakes it too.
 """
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+logger = logging.getLogger("bots.wakeups")
 
 _lock = threading.Lock()
-_waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+_listeners: dict[str, set["Listener"]] = defaultdict(set)
 
 
-async def wait(key: str, timeout: float) -> bool:
-    """Sleep until `fire(key)` or the timeout. True when woken."""
-    entry = (asyncio.get_running_loop(), asyncio.Event())
-    with _lock:
-        _waiters[key].add(entry)
-    try:
-        async with asyncio.timeout(max(timeout, 0)):
-            await entry[1].wait()
+class Listener:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def set_threadsafe(self) -> None:
+        if self.loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed in between
+            self.loop.call_soon_threadsafe(self.event.set)
+
+    async def wait(self, timeout: float) -> bool:
+        """Sleep until fired (since the last wait) or the timeout. True when fired."""
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                await self.event.wait()
+        except TimeoutError:
+            return False
+        self.event.clear()
         return True
-    except TimeoutError:
-        return False
+
+
+@contextlib.asynccontextmanager
+async def listen(key: str, *, group: str | None = None) -> AsyncIterator[Listener]:
+    listener = Listener(key)
+    with _lock:
+        _listeners[key].add(listener)
+    relay = None
+    layer = get_channel_layer() if group else None
+    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+        relay = asyncio.create_task(_relay(layer, group, listener))
+    try:
+        yield listener
     finally:
+        if relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await relay
         with _lock:
-            waiting = _waiters.get(key)
-            if waiting is not None:
-                waiting.discard(entry)
-                if not waiting:
-                    del _waiters[key]
+            found = _listeners.get(key)
+            if found is not None:
+                found.discard(listener)
+                if not found:
+                    del _listeners[key]
+
+
+async def _relay(layer, group: str, listener: Listener) -> None:
+    """Wake the listener on every message to the channel-layer group."""
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    try:
+        while True:
+            await layer.receive(channel)
+            listener.event.set()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the periodic re-read still covers us
+        logger.exception("lost the channel layer while listening on %s", group)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(layer.group_discard(group, channel))
 
 
 def fire(key: str) -> None:
-    """Wake every waiter on `key`, now, from whichever thread calls this."""
+    """Wake every listener on `key`, now, from whichever thread calls this."""
     with _lock:
-        entries = list(_waiters.get(key, ()))
-    for loop, event in entries:
-        if loop.is_closed():
-            continue
-        try:
-            loop.call_soon_threadsafe(event.set)
-        except RuntimeError:  # the loop closed in between
-            pass
+        listeners = list(_listeners.get(key, ()))
+    for listener in listeners:
+        listener.set_threadsafe()
 
 
-def waiting(key: str) -> int:
-    """How many are waiting on `key` (for the tests and the health page)."""
+def listening(key: str) -> int:
+    """How many listen on `key` now."""
     with _lock:
-        return len(_waiters.get(key, ()))
+        return len(_listeners.get(key, ()))
