@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from bots import services
+from bots import delivery, services
 from bots.models import ApiKey, Bot
 from desk.access import admin_required
 from desk.models import Status
@@ -19,6 +19,12 @@ def bots_with_counts():
     return Bot.objects.annotate(
         open_tickets=Count("tickets", filter=~Q(tickets__status=Status.CLOSED))
     )
+
+
+def with_delivery_health(bot: Bot) -> Bot:
+    """The bot, with `.delivery`: its webhook health (None when it uses long-poll)."""
+    bot.delivery = delivery.health(bot)
+    return bot
 
 
 @admin_required
@@ -48,12 +54,13 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @admin_required
 def deflecting_bots(request: HttpRequest) -> HttpResponse:
-    return render(request, "bots/deflecting_bots.html", {"bots": bots_with_counts()})
+    bots = [with_delivery_health(bot) for bot in bots_with_counts()]
+    return render(request, "bots/deflecting_bots.html", {"bots": bots})
 
 
 def _bot_row(request: HttpRequest, bot_id: str) -> HttpResponse:
     if request.htmx:
-        bot = bots_with_counts().get(bot_id=bot_id)
+        bot = with_delivery_health(bots_with_counts().get(bot_id=bot_id))
         return render(request, "bots/deflecting_bots.html#bot-row", {"bot": bot})
     return redirect("deflecting-bots")
 

@@ -1,0 +1,198 @@
+"""Events reach the bot's webhook: signed, in order, at least once, retried until they land."""
+
+import time
+
+import pytest
+
+from bots.services import bot_set_connected
+from bots.worker import EmbeddedWorker
+from desk import services
+from desk.models import Ticket
+from webhook_receiver import Receiver, fast_retries, receiver, verify, worker  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def deploy(bot_api, url: str, bot_id: str = "hook-bot") -> str:
+    """Deploy with a webhook URL and enable the bot; its signing secret."""
+    r = bot_api.put(f"/api/v1/bots/{bot_id}", {"name": "Hook Bot", "webhookUrl": url,
+                    "agentAssignedMessage": "{agentName} is here to help."})
+    assert r.status_code == 201
+    bot_set_connected(bot_id=bot_id, connected=True)
+    return r.json()["webhookSecret"]
+
+
+def handoff(bot_api, agent, conversation_id="conv-1", replies=("Hi!", "Checking…", "Done."),
+            bot_id="hook-bot"):
+    """A whole handoff: escalate, claim, agent replies, close. 2 + len(replies) events."""
+    r = bot_api.post(f"/api/v1/bots/{bot_id}/startHitl", {"conversationId": conversation_id})
+    assert r.status_code == 201
+    ticket = Ticket.objects.get(pk=r.json()["number"])
+    services.ticket_claim(ticket_id=ticket.pk, agent=agent)
+    services.ticket_add_note(ticket_id=ticket.pk, agent=agent, text="internal, never sent")
+    for text in replies:
+        services.ticket_reply(ticket_id=ticket.pk, agent=agent, text=text)
+    services.ticket_close(ticket_id=ticket.pk, agent=agent)
+    return ticket
+
+
+def test_events_arrive_signed_and_in_order(bot_api, agent, receiver, worker):
+    receiver.secret = deploy(bot_api, receiver.url)
+    ticket = handoff(bot_api, agent)
+    events = receiver.wait_for(5)
+    assert [e["type"] for e in events] == [
+        "hitlAssigned", "agentMessage", "agentMessage", "agentMessage", "hitlStopped",
+    ]
+    assert [e["text"] for e in events[1:4]] == ["Hi!", "Checking…", "Done."]
+    assert events[0]["message"] == "Maya Lopez is here to help."
+    assert events[0]["agentName"] == "Maya Lopez"
+    assert events[-1]["reason"] == "agentClosed"
+    assert events[-1]["message"].startswith("The support session has ended.")
+    cursors = [e["cursor"] for e in events]
+    assert cursors == sorted(cursors)
+    for delivery in receiver.deliveries:
+        assert delivery.signature_ok
+        event = delivery.event
+        assert delivery.headers["Desk-Event-Id"] == event["id"]
+        assert delivery.headers["Desk-Event-Type"] == event["type"]
+        assert delivery.headers["Content-Type"] == "application/json"
+        assert event["conversationId"] == "conv-1"
+        assert event["ticketId"] == str(ticket.public_id)
+        assert event["botId"] == "hook-bot"
+        assert event["createdAt"].endswith("Z")
+    time.sleep(0.2)
+    assert len(receiver.deliveries) == 5  # nothing else, no internal note
+
+
+def test_with_the_receiver_down_then_up_every_event_arrives_once(
+    bot_api, agent, admin_client, receiver, worker
+):
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.stop()  # connection refused from now on
+    handoff(bot_api, agent)
+    _wait(lambda: _state("hook-bot").attempts >= 3)
+    page = admin_client.get("/settings/bots/").content.decode()
+    assert "5 waiting" in page
+    assert "ConnectError" in page
+
+    receiver.start()  # back on the same port
+    events = receiver.wait_for(5)
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids)) == 5
+    assert [e["type"] for e in events] == [
+        "hitlAssigned", "agentMessage", "agentMessage", "agentMessage", "hitlStopped",
+    ]
+    _wait(lambda: _state("hook-bot").attempts == 0)
+    page = admin_client.get("/settings/bots/").content.decode()
+    assert "0 waiting" in page
+
+
+def test_a_non_2xx_answer_is_retried_with_the_same_event(bot_api, agent, receiver, worker):
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.fail_next = 2
+    handoff(bot_api, agent, replies=())
+    events = receiver.wait_for(2)
+    tries = [d for d in receiver.deliveries if d.event["type"] == "hitlAssigned"]
+    assert [d.headers["_status"] for d in tries] == ["500", "500", "200"]
+    assert len({d.event["id"] for d in tries}) == 1
+    assert [d.headers["Desk-Delivery-Attempt"] for d in tries] == ["1", "2", "3"]
+    assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
+
+
+def test_with_an_invalid_secret_the_signature_check_fails(bot_api, agent, receiver, worker):
+    secret = deploy(bot_api, receiver.url)
+    receiver.secret = "whsec_not-the-right-one"
+    handoff(bot_api, agent, replies=())
+    _wait(lambda: len(receiver.deliveries) >= 1)
+    first = receiver.deliveries[0]
+    assert first.signature_ok is False
+    assert first.headers["_status"] == "401"
+    # The right secret verifies that very request; a changed body or an old one does not.
+    assert verify(secret, first.headers, first.body)
+    assert not verify(secret, first.headers, first.body.replace(b"hitl", b"HITL"))
+    stale = dict(first.headers, **{"Desk-Timestamp": str(int(time.time()) - 3600)})
+    assert not verify(secret, stale, first.body)
+
+
+def test_two_workers_never_send_the_same_event_at_once(bot_api, agent, receiver, worker):
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.delay = 0.05
+    others = [EmbeddedWorker(interval=0.02).start() for _ in range(2)]
+    try:
+        handoff(bot_api, agent, replies=[f"reply {n}" for n in range(6)])
+        events = receiver.wait_for(8)
+    finally:
+        for other in others:
+            other.stop()
+    assert receiver.max_in_flight == 1
+    assert len(receiver.deliveries) == 8  # each event once: no failure, so no re-send
+    assert [e["text"] for e in events[1:7]] == [f"reply {n}" for n in range(6)]
+
+
+def test_a_hanging_receiver_times_out_and_is_retried(bot_api, agent, receiver, worker, settings):
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 0.3
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.delay = 1.0
+    handoff(bot_api, agent, replies=())
+    _wait(lambda: "ReadTimeout" in _state("hook-bot").last_error)
+    receiver.delay = 0
+    events = receiver.wait_for(2)
+    assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
+
+
+def test_events_queued_without_a_worker_go_out_when_one_starts(
+    bot_api, agent, receiver, fast_retries
+):
+    # The queue is in the database: a restarted server (or a new worker) picks it up.
+    receiver.secret = deploy(bot_api, receiver.url)
+    handoff(bot_api, agent, replies=("one",))
+    time.sleep(0.2)
+    assert receiver.deliveries == []
+    restarted = EmbeddedWorker(interval=0.05).start()
+    try:
+        events = receiver.wait_for(3)
+    finally:
+        restarted.stop()
+    assert [e["type"] for e in events] == ["hitlAssigned", "agentMessage", "hitlStopped"]
+
+
+def test_a_bot_gets_only_the_events_after_it_set_its_webhook(bot_api, agent, receiver, worker):
+    r = bot_api.put("/api/v1/bots/hook-bot", {"name": "Hook Bot"})
+    bot_set_connected(bot_id="hook-bot", connected=True)
+    handoff(bot_api, agent, conversation_id="before", replies=())  # read by long-poll
+    r = bot_api.put("/api/v1/bots/hook-bot", {"webhookUrl": receiver.url})
+    receiver.secret = r.json()["webhookSecret"]
+    handoff(bot_api, agent, conversation_id="after", replies=())
+    events = receiver.wait_for(2)
+    time.sleep(0.2)
+    assert {e["conversationId"] for e in receiver.events} == {"after"}
+    assert len(events) == 2
+
+
+def test_each_bot_gets_only_its_own_events(bot_api, agent, worker):
+    first, second = Receiver().start(), Receiver().start()
+    try:
+        first.secret = deploy(bot_api, first.url, bot_id="bot-a")
+        second.secret = deploy(bot_api, second.url, bot_id="bot-b")
+        handoff(bot_api, agent, conversation_id="a-1", replies=(), bot_id="bot-a")
+        handoff(bot_api, agent, conversation_id="b-1", replies=("hello b",), bot_id="bot-b")
+        assert {e["botId"] for e in first.wait_for(2)} == {"bot-a"}
+        assert {e["botId"] for e in second.wait_for(3)} == {"bot-b"}
+    finally:
+        first.stop()
+        second.stop()
+
+
+def _state(bot_id: str):
+    from bots.models import WebhookState
+
+    return WebhookState.objects.get(bot__bot_id=bot_id)
+
+
+def _wait(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
