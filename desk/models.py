@@ -97,6 +97,16 @@ class Ticket(models.Model):
     def is_open(self) -> bool:
         return self.status != Status.CLOSED
 
+    @property
+    def inbox_sort_key(self) -> str:
+        """The inbox order as one string that sorts like the database query does, so
+        a page can put a live-pushed row in its place."""
+        status_rank = {Status.PENDING: 0, Status.ASSIGNED: 1}.get(self.status, 2)
+        return (
+            f"{status_rank}-{9 - self.priority_rank}-"
+            f"{int(self.created_at.timestamp() * 1000):015d}-{self.pk:012d}"
+        )
+
 
 class Message(models.Model):
     """One line of a ticket's transcript. Ids only increase: they order and resume it."""

@@ -1,3 +1,9 @@
-"""Websocket URL routes."""
+"""Websocket URL routes: one socket per tab."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from desk.consumers import DeskConsumer
+
+websocket_urlpatterns = [
+    path("ws/desk/", DeskConsumer.as_asgi()),
+]

@@ -1,8 +1,40 @@
-"""Reads shared by the inbox page, its live rows and the counts in the side bar."""
+"""Reads shared by the inbox page, its live rows, the counts in the side bar and the ticket view.
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+`InboxFilter` is the one place that knows what each inbox filter means: it narrows a
+queryset for the page, and tells a live socket whether a changed ticket belongs in the
+view that tab shows, from the facts the broadcast carries.
+"""
 
-from desk.models import Status, Ticket
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import QueryDict
+
+from bots.models import Bot
+from desk.models import Message, Priority, Status, Ticket
+
+STATUS_FILTERS = {
+    "pending": "Pending",
+    "mine": "Assigned to me",
+    "open": "All open",
+    "closed": "Closed",
+}
+DEFAULT_STATUS = "open"
+CONVERSATION_KINDS = (Message.Kind.USER, Message.Kind.BOT, Message.Kind.AGENT)
 
 
 def inbox_tickets() -> QuerySet[Ticket]:
@@ -20,3 +52,249 @@ def inbox_tickets() -> QuerySet[Ticket]:
         )
         .order_by("status_rank", "-priority_rank", "created_at", "id")
     )
+
+
+def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
+    """The tickets of one inbox page, each with what its row shows, in three queries
+    whatever the page size (never computed over the whole table):
+
+    - `preview`: the last line of the conversation (internal notes and system lines
+      are not part of it), or None;
+    - `unread`: end-user messages since the last agent reply. It is the same for every
+      agent, because the inbox is the team's: it says the customer awaits an answer;
+    - `waiting_since`: when the customer started waiting (the escalation while the
+      ticket is pending, else the first unanswered message), or None.
+    """
+    rows = list(tickets)
+    ids = [t.pk for t in rows]
+    last_ids = (
+        Message.objects.filter(ticket_id__in=ids, kind__in=CONVERSATION_KINDS)
+        .values("ticket_id")
+        .annotate(last=Max("id"), last_reply=Max("id", filter=Q(kind=Message.Kind.AGENT)))
+    )
+    last_reply = {row["ticket_id"]: row["last_reply"] or 0 for row in last_ids}
+    previews = Message.objects.in_bulk([row["last"] for row in last_ids])
+    preview_for = {m.ticket_id: m for m in previews.values()}
+    unanswered: dict[int, list] = {}
+    if ids:
+        condition = Q()
+        for ticket_id in ids:
+            condition |= Q(ticket_id=ticket_id, id__gt=last_reply.get(ticket_id, 0))
+        for ticket_id, created_at in (
+            Message.objects.filter(condition, kind=Message.Kind.USER)
+            .order_by("id")
+            .values_list("ticket_id", "created_at")
+        ):
+            unanswered.setdefault(ticket_id, []).append(created_at)
+    for ticket in rows:
+        ticket.preview = preview_for.get(ticket.pk)
+        waiting = unanswered.get(ticket.pk, [])
+        ticket.unread = len(waiting) if ticket.is_open else 0
+        if ticket.status == Status.PENDING:
+            ticket.waiting_since = ticket.created_at
+        elif ticket.status == Status.ASSIGNED and waiting:
+            ticket.waiting_since = waiting[0]
+        else:
+            ticket.waiting_since = None
+    return rows
+
+
+def inbox_row(ticket_id: int) -> Ticket | None:
+    """One ticket as its inbox row shows it (for a live push)."""
+    return next(iter(with_row_details(inbox_tickets().filter(pk=ticket_id))), None)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What one inbox tab shows, read from (and written back to) its URL."""
+
+    status: str = DEFAULT_STATUS
+    priority: str = ""
+    bot: str = ""  # a Bot.bot_id
+    assignee: int | None = None
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> "InboxFilter":
+        """Unknown or malformed values fall back to "no filter" rather than an error page."""
+        status = query.get("status", DEFAULT_STATUS)
+        priority = query.get("priority", "")
+        try:
+            assignee = int(query["assignee"]) if query.get("assignee") else None
+        except ValueError:
+            assignee = None
+        try:
+            page = max(1, int(query.get("page", 1)))
+        except ValueError:
+            page = 1
+        return cls(
+            status=status if status in STATUS_FILTERS else DEFAULT_STATUS,
+            priority=priority if priority in Priority.values else "",
+            bot=query.get("bot", "")[:64],
+            assignee=assignee,
+            q=" ".join(query.get("q", "").split())[:200],
+            page=page,
+        )
+
+    @property
+    def is_narrowed(self) -> bool:
+        return bool(self.priority or self.bot or self.assignee or self.q)
+
+    def apply(self, tickets: QuerySet[Ticket], agent: AbstractBaseUser) -> QuerySet[Ticket]:
+        tickets = tickets.filter(self._status_q(agent))
+        if self.priority:
+            tickets = tickets.filter(priority=self.priority)
+        if self.bot:
+            tickets = tickets.filter(bot__bot_id=self.bot)
+        if self.assignee:
+            tickets = tickets.filter(assignee_id=self.assignee)
+        if self.q:
+            tickets = tickets.filter(search_q(self.q))
+        return tickets
+
+    def _status_q(self, agent: AbstractBaseUser) -> Q:
+        match self.status:
+            case "pending":
+                return Q(status=Status.PENDING)
+            case "mine":
+                return Q(status=Status.ASSIGNED, assignee_id=agent.pk)
+            case "closed":
+                return Q(status=Status.CLOSED)
+            case _:
+                return ~Q(status=Status.CLOSED)
+
+    def admits(self, facts: dict, agent: AbstractBaseUser) -> bool:
+        """Whether a ticket with these facts (from a broadcast) belongs in this view,
+        the text search aside (`needs_search_check`): the same rules as `apply`."""
+        status = facts["status"]
+        match self.status:
+            case "pending":
+                ok = status == Status.PENDING
+            case "mine":
+                ok = status == Status.ASSIGNED and facts["assignee_id"] == agent.pk
+            case "closed":
+                ok = status == Status.CLOSED
+            case _:
+                ok = status != Status.CLOSED
+        return (
+            ok
+            and (not self.priority or facts["priority"] == self.priority)
+            and (not self.bot or facts["bot_id"] == self.bot)
+            and (not self.assignee or facts["assignee_id"] == self.assignee)
+        )
+
+    @property
+    def needs_search_check(self) -> bool:
+        return bool(self.q)
+
+    def matches_search(self, ticket_id: int) -> bool:
+        return Ticket.objects.filter(pk=ticket_id).filter(search_q(self.q)).exists()
+
+    def but(self, **changes) -> "InboxFilter":
+        return replace(self, **changes)
+
+
+def search_q(text: str) -> Q:
+    """Every word must appear in the title, the user's name or email, or a message."""
+    condition = Q()
+    for word in text.split():
+        in_messages = Exists(
+            Message.objects.filter(ticket=OuterRef("pk"), text__icontains=word)
+        )
+        condition &= (
+            Q(title__icontains=word)
+            | Q(user_name__icontains=word)
+            | Q(user_email__icontains=word)
+            | in_messages
+        )
+    return condition
+
+
+def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
+    """The numbers beside each filter in the side bar. Status counts are over every
+    ticket; priority, bot and assignee counts are over open tickets."""
+    by_status = dict(
+        Ticket.objects.order_by().values_list("status").annotate(n=Count("id")).values_list(
+            "status", "n"
+        )
+    )
+    open_tickets = Ticket.objects.exclude(status=Status.CLOSED).order_by()
+    counts = {
+        "status": {
+            "pending": by_status.get(Status.PENDING, 0),
+            "open": by_status.get(Status.PENDING, 0) + by_status.get(Status.ASSIGNED, 0),
+            "closed": by_status.get(Status.CLOSED, 0),
+        },
+        "priority": dict(
+            open_tickets.values_list("priority").annotate(n=Count("id")).values_list(
+                "priority", "n"
+            )
+        ),
+        "bot": dict(
+            open_tickets.values_list("bot__bot_id").annotate(n=Count("id")).values_list(
+                "bot__bot_id", "n"
+            )
+        ),
+        "assignee": dict(
+            open_tickets.filter(assignee__isnull=False)
+            .values_list("assignee_id")
+            .annotate(n=Count("id"))
+            .values_list("assignee_id", "n")
+        ),
+    }
+    if agent is not None:
+        counts["status"]["mine"] = counts["assignee"].get(agent.pk, 0)
+    return counts
+
+
+def inbox_version() -> dict:
+    """What an inbox page has seen. Every change to a ticket either creates a ticket or
+    adds a transcript line (claims, priority changes and closes write a system line), so a
+    tab whose version is still current has missed nothing."""
+    return {
+        "t": Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        "m": Message.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+    }
+
+
+def inbox_changed_since(*, ticket_id: int, message_id: int) -> bool:
+    return (
+        Ticket.objects.filter(id__gt=ticket_id).exists()
+        or Message.objects.filter(id__gt=message_id).exists()
+    )
+
+
+def desk_bots() -> QuerySet[Bot]:
+    return Bot.objects.order_by("name", "bot_id")
+
+
+def desk_agents() -> QuerySet:
+    """The people a ticket can be assigned to: active accounts."""
+    return get_user_model().objects.filter(is_active=True).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+def agent_by_id(user_id: object):
+    try:
+        return desk_agents().get(pk=int(user_id))
+    except (ValueError, TypeError, get_user_model().DoesNotExist):
+        return None
+
+
+def transcript(ticket_id: int, *, after: int = 0) -> QuerySet[Message]:
+    """A ticket's transcript lines in order; with `after`, only those a tab has not seen."""
+    return Message.objects.filter(ticket_id=ticket_id, id__gt=after).order_by("id")
+
+
+def ticket_with_counts(ticket_id: int) -> Ticket:
+    return (
+        Ticket.objects.select_related("bot", "assignee", "closed_by")
+        .annotate(
+            message_count=Count("messages", filter=Q(messages__kind__in=CONVERSATION_KINDS)),
+            note_count=Count("messages", filter=Q(messages__kind=Message.Kind.NOTE)),
+        )
+        .get(pk=ticket_id)
+    )
+

@@ -11,6 +11,8 @@ from desk.login import LoginView
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
+    path("tickets/<int:ticket_id>/actions/", views.ticket_action, name="ticket-action"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),

@@ -1,16 +1,59 @@
-"""The agent's pages: the inbox."""
+"""The agent's pages: the inbox and the ticket view, and the plain-POST actions.
 
+With JavaScript the pages act over their websocket; every action also works as an
+ordinary form post (CSRF-checked, answered with a redirect), so nothing depends on it.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from desk.selectors import inbox_tickets
+from desk import actions, fragments
+from desk.access import ticket_for_agent
+from desk.consumers import INBOX_PAGE_SIZE
+from desk.exceptions import DeskError, NotFound
+from desk.selectors import InboxFilter, transcript
 
-PAGE_SIZE = 25
+PAGE_SIZE = INBOX_PAGE_SIZE
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(inbox_tickets(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "desk/inbox.html", {"page": page, "tickets": page.object_list})
+    inbox_filter = InboxFilter.from_query(request.GET)
+    context = fragments.inbox_context(
+        inbox_filter, request.user, page_size=PAGE_SIZE, query=request.GET
+    )
+    if request.htmx:
+        return render(request, "desk/inbox.html#ticket-list", context)
+    return render(request, "desk/inbox.html", context)
+
+
+@login_required
+def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    found = ticket_for_agent(request.user, ticket_id)
+    context = fragments.ticket_context(found)
+    context["messages_list"] = list(transcript(found.pk))
+    context["last_message_id"] = context["messages_list"][-1].pk if context["messages_list"] else 0
+    return render(request, "desk/ticket.html", context)
+
+
+@login_required
+@require_POST
+def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The same fields a websocket frame carries, as a form post."""
+    try:
+        action = actions.perform(agent=request.user, ticket_id=ticket_id, data=request.POST)
+    except NotFound:
+        ticket_for_agent(request.user, ticket_id)  # answers 404
+        raise
+    except DeskError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, actions.DONE[action])
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("ticket", ticket_id=ticket_id)

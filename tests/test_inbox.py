@@ -37,7 +37,7 @@ def test_a_wrong_password_is_refused(client, agent):
     assert "didn't match" in response.content.decode()
 
 
-def test_tickets_are_ordered_open_first_then_priority_then_age(agent_client, connected_bot, agent):
+def test_open_tickets_are_ordered_pending_first_then_priority_then_age(agent_client, connected_bot, agent):
     old_low = make(connected_bot, "old-low", "low", minutes_ago=30)
     new_urgent = make(connected_bot, "new-urgent", "urgent", minutes_ago=1)
     old_urgent = make(connected_bot, "old-urgent", "urgent", minutes_ago=20)
@@ -47,7 +47,9 @@ def test_tickets_are_ordered_open_first_then_priority_then_age(agent_client, con
     services.ticket_close(ticket_id=closed.pk, agent=agent)
     response = agent_client.get("/")
     order = [t.conversation_id for t in response.context["tickets"]]
-    assert order == ["old-urgent", "new-urgent", "old-low", "claimed", "closed"]
+    assert order == ["old-urgent", "new-urgent", "old-low", "claimed"]
+    closed_view = agent_client.get("/?status=closed")
+    assert [t.conversation_id for t in closed_view.context["tickets"]] == ["closed"]
     html = response.content.decode()
     assert html.index("about old-urgent") < html.index("about old-low")
     assert f"#{old_low.number}" in html and f"#{new_urgent.number}" in html and old_urgent

@@ -1,0 +1,228 @@
+"""The one websocket a Desk tab opens, at /ws/desk/.
+
+An inbox tab connects with `?inbox=1` and its filters (plus `t`/`m`, the version of
+the list it rendered); a ticket tab with `?ticket=ID&after=LAST_MESSAGE_ID`. The
+consumer is thin: it checks who is connecting, joins channel-layer groups, replays
+from the database what the tab missed, passes on the fragments `desk.realtime`
+rendered, and turns each frame into one call of `desk.actions.perform`.
+
+Frames in (JSON, as htmx's `ws-send` sends a form):
+  {"action": "claim" | "assign" | "priority" | "reply" | "note" | "close",
+   "ticket": ID, "text": ..., "priority": ..., "assignee": USER_ID}
+  {"action": "typing"}                      (a ticket tab only)
+Frames out: HTML fragments with hx-swap-oob, swapped by htmx's ws extension.
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404, QueryDict
+
+from desk import actions, fragments, selectors
+from desk.access import ticket_for_agent
+from desk.exceptions import DeskError
+from desk.realtime import INBOX_GROUP, ticket_group
+from desk.selectors import InboxFilter
+
+logger = logging.getLogger(__name__)
+
+INBOX_PAGE_SIZE = 25
+
+
+def _int(value: object, default: int = 0) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+class DeskConsumer(AsyncWebsocketConsumer):
+    ticket_id: int | None = None
+    inbox_filter: InboxFilter | None = None
+
+    async def connect(self) -> None:
+        self.agent = self.scope["user"]
+        self.joined: list[str] = []
+        if not (self.agent.is_authenticated and self.agent.is_active):
+            await self.close()  # before accept: the handshake is refused
+            return
+        query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        if "ticket" in query:
+            await self._connect_ticket(query)
+        elif "inbox" in query:
+            await self._connect_inbox(query)
+        else:
+            await self.close()
+
+    async def _connect_ticket(self, query: QueryDict) -> None:
+        try:
+            ticket = await database_sync_to_async(ticket_for_agent)(self.agent, query["ticket"])
+        except Http404:
+            await self.close()
+            return
+        self.ticket_id = ticket.pk
+        # Messages at or below `after` the tab has; those sent since, by id.
+        self.seen_up_to = _int(query.get("after"))
+        self.sent: set[int] = set()
+        # Join before reading the replay: a line committed in between comes both ways
+        # and the `sent` set drops the second copy; none can fall in the gap.
+        await self._join(ticket_group(ticket.pk))
+        await self.accept()
+        missed = await database_sync_to_async(self._missed_messages)()
+        for message_id, html in missed:
+            self.sent.add(message_id)
+            await self.send(text_data=html)
+        if missed and self.seen_up_to:
+            state = await database_sync_to_async(fragments.ticket_state)(ticket.pk)
+            await self.send(text_data=state["html"])
+        # Presence: start from an empty list, then everyone viewing says so.
+        await self.send(text_data='<ul id="viewers" hx-swap-oob="innerHTML"></ul>')
+        await self._presence("join")
+
+    def _missed_messages(self) -> list[tuple[int, str]]:
+        return [
+            (message.pk, fragments.message_html(message))
+            for message in selectors.transcript(self.ticket_id, after=self.seen_up_to)
+        ]
+
+    async def _connect_inbox(self, query: QueryDict) -> None:
+        self.inbox_filter = InboxFilter.from_query(query)
+        # The page's own query string, for the links of a list re-sent after a reconnect.
+        self.page_query = query.copy()
+        for key in ("inbox", "t", "m"):
+            self.page_query.pop(key, None)
+        await self._join(INBOX_GROUP)
+        await self.accept()
+        if "t" in query or "m" in query:
+            changed = await database_sync_to_async(selectors.inbox_changed_since)(
+                ticket_id=_int(query.get("t")), message_id=_int(query.get("m"))
+            )
+            if changed:
+                html = await database_sync_to_async(fragments.inbox_list)(
+                    self.inbox_filter, self.agent, page_size=INBOX_PAGE_SIZE, query=self.page_query
+                )
+                await self.send(text_data=html)
+
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    async def disconnect(self, code: int) -> None:
+        if self.ticket_id is not None and self.joined:
+            await self.channel_layer.group_send(
+                ticket_group(self.ticket_id),
+                {
+                    "type": "ticket.presence",
+                    "event": "leave",
+                    "agent_id": self.agent.pk,
+                    "channel": self.channel_name,
+                    "html": "",
+                },
+            )
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- frames from the tab ---------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            data = json.loads(text_data or "")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            await self.send(text_data=fragments.error_html("That message was not understood."))
+            return
+        action = str(data.get("action", ""))
+        if action == "typing":
+            if self.ticket_id is not None:
+                await self.channel_layer.group_send(
+                    ticket_group(self.ticket_id),
+                    {
+                        "type": "ticket.typing",
+                        "agent_id": self.agent.pk,
+                        "html": fragments.typing_html(self.agent),
+                    },
+                )
+            return
+        try:
+            await database_sync_to_async(actions.perform)(
+                agent=self.agent, ticket_id=data.get("ticket", self.ticket_id), data=data
+            )
+        except DeskError as error:
+            await self.send(text_data=fragments.error_html(error.message, source=action))
+
+    # --- group messages ---------------------------------------------------------------
+
+    async def inbox_ticket(self, event: dict) -> None:
+        view = self.inbox_filter
+        if view is None:
+            return
+        admitted = view.admits(event["facts"], self.agent)
+        if admitted and view.needs_search_check:
+            admitted = await database_sync_to_async(view.matches_search)(event["ticket_id"])
+        # The newest copy of a row replaces an older one and the page script keeps
+        # the list in inbox order; a tombstone takes out a row that left this view.
+        if admitted:
+            parts = [fragments.row_insert_html(event["row_html"])]
+        else:
+            parts = [fragments.row_gone_html(event["ticket_id"])]
+        parts.append(event["counts_html"])
+        parts.append(
+            fragments.mine_count_html(event["assigned_counts"].get(str(self.agent.pk), 0))
+        )
+        await self.send(text_data="".join(parts))
+
+    async def ticket_changed(self, event: dict) -> None:
+        if event["ticket_id"] == self.ticket_id:
+            await self.send(text_data=event["html"])
+
+    async def ticket_message(self, event: dict) -> None:
+        message_id = event["message_id"]
+        if event["ticket_id"] != self.ticket_id:
+            return
+        if message_id <= self.seen_up_to or message_id in self.sent:
+            return
+        self.sent.add(message_id)
+        await self.send(text_data=event["html"])
+
+    async def ticket_typing(self, event: dict) -> None:
+        if event["agent_id"] != self.agent.pk:
+            await self.send(text_data=event["html"])
+
+    async def ticket_presence(self, event: dict) -> None:
+        mine = event["channel"] == self.channel_name
+        match event["event"]:
+            case "join":
+                if not mine:  # tell the newcomer we are here too
+                    await self.channel_layer.send(event["channel"], self._presence_event("here"))
+                await self.send(text_data=event["html"])
+            case "here":
+                await self.send(text_data=event["html"])
+            case "leave" if not mine:
+                if event["agent_id"] == self.agent.pk:
+                    # Another tab of ours closed; this one still shows the ticket.
+                    await self._presence("here")
+                else:
+                    await self.send(text_data=fragments.viewer_gone_html(event["agent_id"]))
+
+    async def _presence(self, what: str) -> None:
+        await self.channel_layer.group_send(
+            ticket_group(self.ticket_id), self._presence_event(what)
+        )
+
+    def _presence_event(self, what: str) -> dict:
+        return {
+            "type": "ticket.presence",
+            "event": what,
+            "agent_id": self.agent.pk,
+            "channel": self.channel_name,
+            "html": self.viewer_html,
+        }
+
+    @property
+    def viewer_html(self) -> str:
+        if not hasattr(self, "_viewer_html"):
+            self._viewer_html = fragments.viewer_html(self.agent)
+        return self._viewer_html

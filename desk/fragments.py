@@ -1,0 +1,160 @@
+"""The HTML a page shows and the fragments pushed to it, from the same template partials.
+
+Views build page contexts here; `realtime` renders live fragments here once per
+broadcast; the consumer renders here what only one socket needs (a replay, an error).
+Every fragment is a `{% partialdef %}` of the page template it lives in.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Paginator
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from desk import selectors
+from desk.models import Message, Priority, Status, Ticket
+from desk.selectors import STATUS_FILTERS, InboxFilter
+from desk.services import display_name
+
+
+# --- the inbox ----------------------------------------------------------------------
+
+
+def count_items(counts: dict) -> list[tuple[str, str, int]]:
+    """(facet, value, number) for every count the side bar shows, zeros included."""
+    items = [("status", key, n) for key, n in counts["status"].items() if key != "mine"]
+    items += [("priority", p, counts["priority"].get(p, 0)) for p in Priority.values]
+    items += [("bot", b.bot_id, counts["bot"].get(b.bot_id, 0)) for b in selectors.desk_bots()]
+    items += [
+        ("assignee", str(a.pk), counts["assignee"].get(a.pk, 0)) for a in selectors.desk_agents()
+    ]
+    return items
+
+
+def inbox_context(
+    inbox_filter: InboxFilter, agent: AbstractBaseUser, *, page_size: int, query: QueryDict
+) -> dict:
+    """`query` is the tab's query string: its links keep the other filters."""
+    tickets = inbox_filter.apply(selectors.inbox_tickets(), agent)
+    page = Paginator(tickets, page_size).get_page(inbox_filter.page)
+    counts = selectors.inbox_counts(agent)
+    return {
+        "filter": inbox_filter,
+        "page": page,
+        "tickets": selectors.with_row_details(page.object_list),
+        "counts": counts,
+        "status_filters": [
+            (key, label, counts["status"].get(key, 0)) for key, label in STATUS_FILTERS.items()
+        ],
+        "priorities": [(p, counts["priority"].get(p, 0)) for p in reversed(Priority.values)],
+        "bots": [(b, counts["bot"].get(b.bot_id, 0)) for b in selectors.desk_bots()],
+        "agents": [(a, counts["assignee"].get(a.pk, 0)) for a in selectors.desk_agents()],
+        "version": selectors.inbox_version(),
+        "heading": STATUS_FILTERS[inbox_filter.status],
+        "query": query,
+    }
+
+
+def inbox_row_update(ticket_id: int) -> dict | None:
+    """Everything an inbox tab may need when one ticket changed, rendered once."""
+    ticket = selectors.inbox_row(ticket_id)
+    if ticket is None:
+        return None
+    counts = selectors.inbox_counts()
+    return {
+        "ticket_id": ticket.pk,
+        "facts": {
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "bot_id": ticket.bot.bot_id,
+            "assignee_id": ticket.assignee_id,
+        },
+        "row_html": render_to_string("desk/inbox.html#ticket-row", {"ticket": ticket}),
+        "counts_html": render_to_string(
+            "desk/inbox.html#counts-oob", {"count_items": count_items(counts)}
+        ),
+        # Keys are strings so the message survives msgpack (channels_redis) unchanged.
+        "assigned_counts": {str(k): v for k, v in counts["assignee"].items()},
+    }
+
+
+def inbox_list(
+    inbox_filter: InboxFilter, agent: AbstractBaseUser, *, page_size: int, query: QueryDict
+) -> str:
+    """The whole list and every count, for a tab that reconnects after missing changes."""
+    context = inbox_context(inbox_filter, agent, page_size=page_size, query=query)
+    return render_to_string(
+        "desk/inbox.html#ticket-list", {**context, "oob": True}
+    ) + render_to_string(
+        "desk/inbox.html#counts-oob", {"count_items": count_items(context["counts"])}
+    ) + mine_count_html(context["counts"]["status"]["mine"])
+
+
+def row_gone_html(ticket_id: int) -> str:
+    """A tombstone: the page script drops the row with this id, if it has one."""
+    return format_html(
+        '<div hx-swap-oob="beforeend:#ticket-rows"><li id="ticket-{}" class="gone"></li></div>',
+        ticket_id,
+    )
+
+
+def row_insert_html(row_html: str) -> str:
+    """A row rendered by `inbox_row_update`, appended to the list (the page sorts it)."""
+    return '<div hx-swap-oob="beforeend:#ticket-rows">' + row_html + "</div>"
+
+
+def mine_count_html(n: int) -> str:
+    """The one number that depends on who is looking ("Assigned to me")."""
+    return format_html(
+        '<span class="count" id="count-status-mine" hx-swap-oob="true">{}</span>', n
+    )
+
+
+# --- the ticket view ------------------------------------------------------------------
+
+
+def ticket_context(ticket: Ticket) -> dict:
+    return {
+        "ticket": selectors.ticket_with_counts(ticket.pk),
+        "agents": selectors.desk_agents(),
+        "priorities": list(reversed(Priority.choices)),
+    }
+
+
+def ticket_state(ticket_id: int) -> dict:
+    """The details side bar and composer hint after a change (and the locked composer
+    once closed): the same for every viewer, rendered once per change."""
+    context = {**ticket_context(Ticket(pk=ticket_id)), "oob": True}
+    ticket = context["ticket"]
+    html = render_to_string("desk/ticket.html#ticket-details", context)
+    html += render_to_string("desk/ticket.html#composer-hint", context)
+    if ticket.status == Status.CLOSED:
+        html += render_to_string("desk/ticket.html#composer", context)
+    return {"ticket_id": ticket_id, "status": ticket.status, "html": html}
+
+
+def message_html(message: Message) -> str:
+    return render_to_string("desk/ticket.html#message-oob", {"message": message})
+
+
+def viewer_html(agent: AbstractBaseUser) -> str:
+    return render_to_string(
+        "desk/ticket.html#viewer", {"viewer_id": agent.pk, "viewer_name": display_name(agent)}
+    )
+
+
+def viewer_gone_html(agent_id: int) -> str:
+    return format_html(
+        '<div hx-swap-oob="beforeend:#viewers"><li id="viewer-{}" class="gone"></li></div>',
+        agent_id,
+    )
+
+
+def typing_html(agent: AbstractBaseUser) -> str:
+    return render_to_string(
+        "desk/ticket.html#typing-oob", {"typer_id": agent.pk, "typer_name": display_name(agent)}
+    )
+
+
+def error_html(message: str, *, source: str = "") -> str:
+    return render_to_string("base.html#toast", {"toast": message, "toast_source": source, "oob": True})
