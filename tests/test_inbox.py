@@ -2,8 +2,11 @@
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
+from bots.models import Bot
+from bots.services import bot_deploy, bot_set_connected
 from desk import services
 from desk.models import Ticket
 
@@ -78,3 +81,135 @@ def test_titles_are_escaped(agent_client, connected_bot):
     html = agent_client.get("/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- filters, search and counts ----------------------------------------------------------
+
+
+def numbers(response) -> set[int]:
+    return {t.pk for t in response.context["tickets"]}
+
+
+@pytest.fixture
+def mix(connected_bot, agent, other_agent):
+    """A pending urgent, a pending low, one of Maya's, one of Sam's, a closed one, and one
+    from a second bot."""
+    other_bot, _ = bot_deploy(bot_id="sales-bot", api_key=None, name="Sales Bot")
+    bot_set_connected(bot_id="sales-bot", connected=True)
+    tickets = {
+        "urgent": make(connected_bot, "urgent", "urgent"),
+        "low": make(connected_bot, "low", "low"),
+        "maya": make(connected_bot, "maya", "high"),
+        "sam": make(connected_bot, "sam", "medium"),
+        "closed": make(connected_bot, "closed", "medium"),
+        "sales": make(Bot.objects.get(bot_id="sales-bot"), "sales", "medium"),
+    }
+    services.ticket_claim(ticket_id=tickets["maya"].pk, agent=agent)
+    services.ticket_claim(ticket_id=tickets["sam"].pk, agent=other_agent)
+    services.ticket_close(ticket_id=tickets["closed"].pk, agent=agent)
+    return {name: t.pk for name, t in tickets.items()}
+
+
+def test_all_open_is_the_default_view(agent_client, mix):
+    assert numbers(agent_client.get("/")) == {mix[n] for n in ("urgent", "low", "maya", "sam", "sales")}
+
+
+def test_the_pending_filter_shows_unclaimed_tickets(agent_client, mix):
+    assert numbers(agent_client.get("/?status=pending")) == {mix["urgent"], mix["low"], mix["sales"]}
+
+
+def test_the_mine_filter_shows_the_agents_own_tickets(agent_client, mix):
+    assert numbers(agent_client.get("/?status=mine")) == {mix["maya"]}
+
+
+def test_the_closed_filter_shows_closed_tickets(agent_client, mix):
+    assert numbers(agent_client.get("/?status=closed")) == {mix["closed"]}
+
+
+def test_the_priority_filter(agent_client, mix):
+    assert numbers(agent_client.get("/?priority=urgent")) == {mix["urgent"]}
+    assert numbers(agent_client.get("/?priority=medium")) == {mix["sam"], mix["sales"]}
+
+
+def test_the_bot_filter(agent_client, mix):
+    assert numbers(agent_client.get("/?bot=sales-bot")) == {mix["sales"]}
+
+
+def test_the_assignee_filter(agent_client, mix, other_agent):
+    assert numbers(agent_client.get(f"/?assignee={other_agent.pk}")) == {mix["sam"]}
+
+
+def test_filters_combine_and_stay_in_the_links(agent_client, mix):
+    response = agent_client.get("/?status=pending&priority=low")
+    assert numbers(response) == {mix["low"]}
+    html = response.content.decode()
+    # The bot links keep the status and priority already chosen.
+    assert "?status=pending&amp;priority=low&amp;bot=sales-bot" in html
+
+
+def test_unknown_filter_values_fall_back_to_the_default(agent_client, mix):
+    response = agent_client.get("/?status=nonsense&priority=extreme&assignee=x&page=zz")
+    assert response.status_code == 200
+    assert numbers(response) == numbers(agent_client.get("/"))
+
+
+def test_the_side_bar_counts_each_filter(agent_client, mix, agent):
+    html = agent_client.get("/").content.decode()
+    assert 'id="count-status-pending">3<' in html
+    assert 'id="count-status-mine">1<' in html
+    assert 'id="count-status-open">5<' in html
+    assert 'id="count-status-closed">1<' in html
+    assert 'id="count-priority-medium">2<' in html  # open ones only
+    assert 'id="count-bot-sales-bot">1<' in html
+    assert f'id="count-assignee-{agent.pk}">1<' in html
+
+
+def test_search_looks_in_titles_names_emails_and_messages(agent_client, connected_bot):
+    by_title = services.start_hitl(bot=connected_bot, conversation_id="a", title="Refund for order")[0]
+    by_name = services.start_hitl(bot=connected_bot, conversation_id="b", user_name="Jordan Refundson")[0]
+    by_email = services.start_hitl(bot=connected_bot, conversation_id="c", user_email="refund@example.com")[0]
+    by_message = services.start_hitl(bot=connected_bot, conversation_id="d")[0]
+    services.post_user_message(bot=connected_bot, conversation_id="d", text="I want a REFUND")
+    services.start_hitl(bot=connected_bot, conversation_id="e", title="Login trouble")
+    response = agent_client.get("/?q=refund")
+    assert numbers(response) == {by_title.pk, by_name.pk, by_email.pk, by_message.pk}
+    assert "“refund”" in response.content.decode()
+
+
+def test_search_needs_every_word(agent_client, connected_bot):
+    both = services.start_hitl(bot=connected_bot, conversation_id="a", title="Refund for order")[0]
+    services.start_hitl(bot=connected_bot, conversation_id="b", title="Refund")
+    assert numbers(agent_client.get("/?q=order+refund")) == {both.pk}
+
+
+def test_search_keeps_the_status_filter(agent_client, connected_bot, agent):
+    open_one = services.start_hitl(bot=connected_bot, conversation_id="a", title="Refund A")[0]
+    closed = services.start_hitl(bot=connected_bot, conversation_id="b", title="Refund B")[0]
+    services.ticket_close(ticket_id=closed.pk, agent=agent)
+    assert numbers(agent_client.get("/?q=refund")) == {open_one.pk}
+    assert numbers(agent_client.get("/?q=refund&status=closed")) == {closed.pk}
+
+
+def test_a_row_shows_the_last_message_and_how_many_are_unanswered(agent_client, connected_bot, agent):
+    ticket = services.start_hitl(bot=connected_bot, conversation_id="a", user_name="Jordan")[0]
+    services.ticket_reply(ticket_id=ticket.pk, agent=agent, text="Hello Jordan")
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="First question")
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="Second question")
+    services.ticket_add_note(ticket_id=ticket.pk, agent=agent, text="secret note")
+    html = agent_client.get("/").content.decode()
+    assert "Second question" in html and "secret note" not in html
+    assert "2 new" in html and "unread" in html
+    services.ticket_reply(ticket_id=ticket.pk, agent=agent, text="Answer")
+    html = agent_client.get("/").content.decode()
+    assert "new</span>" not in html and "Answer" in html
+
+
+def test_a_pending_row_shows_how_long_the_customer_has_waited(agent_client, connected_bot):
+    make(connected_bot, "a", minutes_ago=4)
+    html = agent_client.get("/").content.decode()
+    assert "waiting 4 min" in html and "data-waiting" in html
+
+
+def test_the_page_opens_a_socket_with_its_filters(agent_client, db):
+    html = agent_client.get("/?status=pending&q=x").content.decode()
+    assert 'ws-connect="/ws/desk/?inbox=1&amp;status=pending&amp;q=x"' in html
