@@ -1,3 +1,13 @@
-"""The demo webchat (a customer's side of the reference bot)."""
+"""The demo webchat (a customer's side of the reference bot) and the bot's webhook."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from bots.demo import views
+
+urlpatterns = [
+    path("", views.start, name="demo"),
+    path("c/<uuid:chat_id>/", views.chat_page, name="demo-chat"),
+    path("c/<uuid:chat_id>/send", views.send, name="demo-send"),
+    path("c/<uuid:chat_id>/lines", views.lines, name="demo-lines"),
+    path("webhook/", views.webhook, name="demo-webhook"),
+]

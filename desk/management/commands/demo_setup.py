@@ -1,11 +1,14 @@
 """`manage.py demo_setup`: demo data for `make run`, created once and reported each time.
 
-An admin and two agents, an API key, a connected sample bot with a few tickets.
-The generated passwords and key are kept in var/demo-credentials.json so the
-local demo can print them again; Desk itself stores only password and key hashes.
+An admin and two agents, an API key, a connected sample bot with a few tickets, and
+the demo bot behind the /demo/ webchat (deployed and enabled; it deploys itself again
+with its webhook URL, over the API, on its first chat). The generated passwords and
+key are kept in var/demo-credentials.json so the local demo can print them again;
+Desk itself stores only password and key hashes.
 """
 
 import json
+import os
 import secrets
 
 from django.conf import settings
@@ -13,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bots.demo.bot import BOT_NAME, HANDOFF_SETTINGS
+from bots.demo.models import DemoBotConfig
 from bots.models import Bot
 from bots.services import api_key_create, bot_deploy, bot_set_connected
 from desk.models import Ticket
@@ -49,6 +54,7 @@ class Command(BaseCommand):
             self._users(credentials)
             self._api_key(credentials)
             self._sample_bot()
+            self._demo_bot()
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(credentials, indent=2))
         path.chmod(0o600)
@@ -82,6 +88,24 @@ class Command(BaseCommand):
             history = [HistoryItem(role=r, text=t) for r, t in sample.pop("history")]
             start_hitl(bot=bot, message_history=history, **sample)
 
+    def _demo_bot(self) -> None:
+        """The webchat's bot: its own API key (kept in its own settings row), enabled."""
+        config = DemoBotConfig.objects.first()
+        if config is None:
+            _, plain = api_key_create(name="demo webchat bot")
+            config = DemoBotConfig.objects.create(api_key=plain)
+        if not Bot.objects.filter(bot_id=config.bot_id).exists():
+            bot_deploy(
+                bot_id=config.bot_id,
+                api_key=None,
+                name=BOT_NAME,
+                agent_assigned_message=HANDOFF_SETTINGS["agentAssignedMessage"],
+                session_ended_message=HANDOFF_SETTINGS["sessionEndedMessage"],
+                agent_assigned_timeout_seconds=HANDOFF_SETTINGS["agentAssignedTimeoutSeconds"],
+                agent_assigned_timeout_message=HANDOFF_SETTINGS["agentAssignedTimeoutMessage"],
+            )
+            bot_set_connected(bot_id=config.bot_id, connected=True)
+
     def _report(self, credentials: dict) -> None:
         users = credentials.get("users", {})
         out = self.stdout.write
@@ -92,4 +116,9 @@ class Command(BaseCommand):
             out(f"  {role:5}  login {username:6} password {users.get(username, '(unchanged)')}")
         out(f"  bot API key: {credentials.get('api_key')}")
         out(f"  (kept in {settings.VAR_DIR / 'demo-credentials.json'})")
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+        out("")
+        out("Try a handoff in two browser windows:")
+        out(f"  inbox (agent, log in as maya):  {base}/")
+        out(f"  webchat (customer):             {base}/demo/  (type \"agent\")")
         out("")
