@@ -60,8 +60,9 @@ def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
 
     - `preview`: the last line of the conversation (internal notes and system lines
       are not part of it), or None;
-    - `unread`: end-user messages since the last agent reply. It is the same for every
-      agent, because the inbox is the team's: it says the customer awaits an answer;
+    - `unread`: end-user messages relayed since the escalation and the last agent reply.
+      It is the same for every agent, because the inbox is the team's: it says the
+      customer awaits an answer;
     - `waiting_since`: when the customer started waiting (the escalation while the
       ticket is pending, else the first unanswered message), or None.
     """
@@ -77,9 +78,15 @@ def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
     preview_for = {m.ticket_id: m for m in previews.values()}
     unanswered: dict[int, list] = {}
     if ids:
+        # Lines the bot relayed in messageHistory came before the ticket: the agent
+        # reads them on opening it, they are not news.
         condition = Q()
-        for ticket_id in ids:
-            condition |= Q(ticket_id=ticket_id, id__gt=last_reply.get(ticket_id, 0))
+        for ticket in rows:
+            condition |= Q(
+                ticket_id=ticket.pk,
+                id__gt=last_reply.get(ticket.pk, 0),
+                created_at__gt=ticket.created_at,
+            )
         for ticket_id, created_at in (
             Message.objects.filter(condition, kind=Message.Kind.USER)
             .order_by("id")

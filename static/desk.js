@@ -72,7 +72,9 @@
 
   // --- after every pushed frame ----------------------------------------------------------
   var stickToBottom = true;
-  document.addEventListener("htmx:wsBeforeMessage", function () {
+  var toastArrived = false;
+  document.addEventListener("htmx:wsBeforeMessage", function (e) {
+    toastArrived = String(e.detail.message).indexOf('id="toast"') !== -1;
     var list = document.getElementById("message-list");
     stickToBottom = !list || list.scrollHeight - list.scrollTop - list.clientHeight < 120;
   });
@@ -106,7 +108,7 @@
     restoreSelection();
     refreshTimes();
     markTypers();
-    showToast();
+    if (toastArrived) showToast();
     var list = document.getElementById("message-list");
     if (list && stickToBottom) list.scrollTop = list.scrollHeight;
   });

@@ -213,3 +213,13 @@ def test_a_pending_row_shows_how_long_the_customer_has_waited(agent_client, conn
 def test_the_page_opens_a_socket_with_its_filters(agent_client, db):
     html = agent_client.get("/?status=pending&q=x").content.decode()
     assert 'ws-connect="/ws/desk/?inbox=1&amp;status=pending&amp;q=x"' in html
+
+
+def test_the_history_a_bot_escalates_with_is_not_unread(agent_client, connected_bot):
+    services.start_hitl(bot=connected_bot, conversation_id="a", message_history=[
+        services.HistoryItem(role="user", text="Earlier question"),
+    ])
+    html = agent_client.get("/").content.decode()
+    assert "Earlier question" in html and "new</span>" not in html
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="Hello?")
+    assert "1 new</span>" in agent_client.get("/").content.decode()
