@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from pathlib import Path
@@ -13,8 +14,10 @@ START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 
 
 def machine() -> str:
-    cores = len(__import__("os").sched_getaffinity(0))
-    return f"{platform.python_implementation()} {platform.python_version()}, {cores} cores, {platform.system()}"
+    cores = len(os.sched_getaffinity(0))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"Python {platform.python_version()}, {cores} cores, {platform.system()}, "
+            f"load average {load} at the end")
 
 
 def write_docs(rows: list, table: str) -> None:
