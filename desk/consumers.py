@@ -169,9 +169,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
         else:
             parts = [fragments.row_gone_html(event["ticket_id"])]
         parts.append(event["counts_html"])
-        parts.append(
-            fragments.mine_count_html(event["assigned_counts"].get(str(self.agent.pk), 0))
-        )
+        parts.append(fragments.mine_count_html(event["assigned_counts"].get(str(self.agent.pk), 0)))
         await self.send(text_data="".join(parts))
 
     async def ticket_changed(self, event: dict) -> None:

@@ -16,7 +16,6 @@ from desk.models import Message, Priority, Status, Ticket
 from desk.selectors import STATUS_FILTERS, InboxFilter
 from desk.services import display_name
 
-
 # --- the inbox ----------------------------------------------------------------------
 
 
@@ -83,11 +82,13 @@ def inbox_list(
 ) -> str:
     """The whole list and every count, for a tab that reconnects after missing changes."""
     context = inbox_context(inbox_filter, agent, page_size=page_size, query=query)
-    return render_to_string(
-        "desk/inbox.html#ticket-list", {**context, "oob": True}
-    ) + render_to_string(
-        "desk/inbox.html#counts-oob", {"count_items": count_items(context["counts"])}
-    ) + mine_count_html(context["counts"]["status"]["mine"])
+    return (
+        render_to_string("desk/inbox.html#ticket-list", {**context, "oob": True})
+        + render_to_string(
+            "desk/inbox.html#counts-oob", {"count_items": count_items(context["counts"])}
+        )
+        + mine_count_html(context["counts"]["status"]["mine"])
+    )
 
 
 def row_gone_html(ticket_id: int) -> str:
@@ -105,9 +106,7 @@ def row_insert_html(row_html: str) -> str:
 
 def mine_count_html(n: int) -> str:
     """The one number that depends on who is looking ("Assigned to me")."""
-    return format_html(
-        '<span class="count" id="count-status-mine" hx-swap-oob="true">{}</span>', n
-    )
+    return format_html('<span class="count" id="count-status-mine" hx-swap-oob="true">{}</span>', n)
 
 
 # --- the ticket view ------------------------------------------------------------------
@@ -157,4 +156,6 @@ def typing_html(agent: AbstractBaseUser) -> str:
 
 
 def error_html(message: str, *, source: str = "") -> str:
-    return render_to_string("base.html#toast", {"toast": message, "toast_source": source, "oob": True})
+    return render_to_string(
+        "base.html#toast", {"toast": message, "toast_source": source, "oob": True}
+    )

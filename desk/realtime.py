@@ -58,9 +58,7 @@ def announce_ticket_changed(ticket_id: int) -> None:
 
 def announce_message(ticket_id: int, message_id: int) -> None:
     """A transcript line was added: tabs viewing the ticket append it."""
-    _once_on_commit(
-        ("message", message_id), lambda: broadcast_message(ticket_id, message_id)
-    )
+    _once_on_commit(("message", message_id), lambda: broadcast_message(ticket_id, message_id))
 
 
 def broadcast_ticket_changed(ticket_id: int) -> None:

@@ -206,9 +206,7 @@ def search_q(text: str) -> Q:
     """Every word must appear in the title, the user's name or email, or a message."""
     condition = Q()
     for word in text.split():
-        in_messages = Exists(
-            Message.objects.filter(ticket=OuterRef("pk"), text__icontains=word)
-        )
+        in_messages = Exists(Message.objects.filter(ticket=OuterRef("pk"), text__icontains=word))
         condition &= (
             Q(title__icontains=word)
             | Q(user_name__icontains=word)
@@ -222,9 +220,10 @@ def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
     """The numbers beside each filter in the side bar. Status counts are over every
     ticket; priority, bot and assignee counts are over open tickets."""
     by_status = dict(
-        Ticket.objects.order_by().values_list("status").annotate(n=Count("id")).values_list(
-            "status", "n"
-        )
+        Ticket.objects.order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
     open_tickets = Ticket.objects.exclude(status=Status.CLOSED).order_by()
     counts = {
@@ -234,14 +233,14 @@ def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
             "closed": by_status.get(Status.CLOSED, 0),
         },
         "priority": dict(
-            open_tickets.values_list("priority").annotate(n=Count("id")).values_list(
-                "priority", "n"
-            )
+            open_tickets.values_list("priority")
+            .annotate(n=Count("id"))
+            .values_list("priority", "n")
         ),
         "bot": dict(
-            open_tickets.values_list("bot__bot_id").annotate(n=Count("id")).values_list(
-                "bot__bot_id", "n"
-            )
+            open_tickets.values_list("bot__bot_id")
+            .annotate(n=Count("id"))
+            .values_list("bot__bot_id", "n")
         ),
         "assignee": dict(
             open_tickets.filter(assignee__isnull=False)
@@ -278,8 +277,10 @@ def desk_bots() -> QuerySet[Bot]:
 
 def desk_agents() -> QuerySet:
     """The people a ticket can be assigned to: active accounts."""
-    return get_user_model().objects.filter(is_active=True).order_by(
-        "first_name", "last_name", "username"
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("first_name", "last_name", "username")
     )
 
 
@@ -304,4 +305,3 @@ def ticket_with_counts(ticket_id: int) -> Ticket:
         )
         .get(pk=ticket_id)
     )
-

@@ -185,6 +185,10 @@
     toastTimer = setTimeout(function () { toast.classList.remove("show"); }, 6000);
   }
 
+  document.addEventListener("click", function (e) {
+    if (e.target.id === "toast") e.target.classList.remove("show");
+  });
+
   // --- inbox keyboard: j/k move, Enter opens, c claims, / searches --------------------------------
   var selectedId = null;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#ticket-rows > .ticket-row")); }

@@ -12,8 +12,12 @@ from desk.models import Ticket
 
 
 def make(bot, conversation_id, priority="medium", minutes_ago=0):
-    ticket, _ = services.start_hitl(bot=bot, conversation_id=conversation_id, priority=priority,
-                                    title=f"about {conversation_id}")
+    ticket, _ = services.start_hitl(
+        bot=bot,
+        conversation_id=conversation_id,
+        priority=priority,
+        title=f"about {conversation_id}",
+    )
     Ticket.objects.filter(pk=ticket.pk).update(
         created_at=timezone.now() - timedelta(minutes=minutes_ago)
     )
@@ -40,7 +44,9 @@ def test_a_wrong_password_is_refused(client, agent):
     assert "didn't match" in response.content.decode()
 
 
-def test_open_tickets_are_ordered_pending_first_then_priority_then_age(agent_client, connected_bot, agent):
+def test_open_tickets_are_ordered_pending_first_then_priority_then_age(
+    agent_client, connected_bot, agent
+):
     old_low = make(connected_bot, "old-low", "low", minutes_ago=30)
     new_urgent = make(connected_bot, "new-urgent", "urgent", minutes_ago=1)
     old_urgent = make(connected_bot, "old-urgent", "urgent", minutes_ago=20)
@@ -59,8 +65,14 @@ def test_open_tickets_are_ordered_pending_first_then_priority_then_age(agent_cli
 
 
 def test_rows_show_what_an_agent_needs(agent_client, connected_bot):
-    services.start_hitl(bot=connected_bot, conversation_id="c", title="Refund", priority="high",
-                        user_name="Jordan Lee", user_email="jordan@example.com")
+    services.start_hitl(
+        bot=connected_bot,
+        conversation_id="c",
+        title="Refund",
+        priority="high",
+        user_name="Jordan Lee",
+        user_email="jordan@example.com",
+    )
     html = agent_client.get("/").content.decode()
     for text in ("Refund", "high", "pending", "Jordan Lee", "jordan@example.com", "Support Bot"):
         assert text in html
@@ -111,11 +123,17 @@ def mix(connected_bot, agent, other_agent):
 
 
 def test_all_open_is_the_default_view(agent_client, mix):
-    assert numbers(agent_client.get("/")) == {mix[n] for n in ("urgent", "low", "maya", "sam", "sales")}
+    assert numbers(agent_client.get("/")) == {
+        mix[n] for n in ("urgent", "low", "maya", "sam", "sales")
+    }
 
 
 def test_the_pending_filter_shows_unclaimed_tickets(agent_client, mix):
-    assert numbers(agent_client.get("/?status=pending")) == {mix["urgent"], mix["low"], mix["sales"]}
+    assert numbers(agent_client.get("/?status=pending")) == {
+        mix["urgent"],
+        mix["low"],
+        mix["sales"],
+    }
 
 
 def test_the_mine_filter_shows_the_agents_own_tickets(agent_client, mix):
@@ -165,9 +183,15 @@ def test_the_side_bar_counts_each_filter(agent_client, mix, agent):
 
 
 def test_search_looks_in_titles_names_emails_and_messages(agent_client, connected_bot):
-    by_title = services.start_hitl(bot=connected_bot, conversation_id="a", title="Refund for order")[0]
-    by_name = services.start_hitl(bot=connected_bot, conversation_id="b", user_name="Jordan Refundson")[0]
-    by_email = services.start_hitl(bot=connected_bot, conversation_id="c", user_email="refund@example.com")[0]
+    by_title = services.start_hitl(
+        bot=connected_bot, conversation_id="a", title="Refund for order"
+    )[0]
+    by_name = services.start_hitl(
+        bot=connected_bot, conversation_id="b", user_name="Jordan Refundson"
+    )[0]
+    by_email = services.start_hitl(
+        bot=connected_bot, conversation_id="c", user_email="refund@example.com"
+    )[0]
     by_message = services.start_hitl(bot=connected_bot, conversation_id="d")[0]
     services.post_user_message(bot=connected_bot, conversation_id="d", text="I want a REFUND")
     services.start_hitl(bot=connected_bot, conversation_id="e", title="Login trouble")
@@ -190,7 +214,9 @@ def test_search_keeps_the_status_filter(agent_client, connected_bot, agent):
     assert numbers(agent_client.get("/?q=refund&status=closed")) == {closed.pk}
 
 
-def test_a_row_shows_the_last_message_and_how_many_are_unanswered(agent_client, connected_bot, agent):
+def test_a_row_shows_the_last_message_and_how_many_are_unanswered(
+    agent_client, connected_bot, agent
+):
     ticket = services.start_hitl(bot=connected_bot, conversation_id="a", user_name="Jordan")[0]
     services.ticket_reply(ticket_id=ticket.pk, agent=agent, text="Hello Jordan")
     services.post_user_message(bot=connected_bot, conversation_id="a", text="First question")
@@ -216,9 +242,13 @@ def test_the_page_opens_a_socket_with_its_filters(agent_client, db):
 
 
 def test_the_history_a_bot_escalates_with_is_not_unread(agent_client, connected_bot):
-    services.start_hitl(bot=connected_bot, conversation_id="a", message_history=[
-        services.HistoryItem(role="user", text="Earlier question"),
-    ])
+    services.start_hitl(
+        bot=connected_bot,
+        conversation_id="a",
+        message_history=[
+            services.HistoryItem(role="user", text="Earlier question"),
+        ],
+    )
     html = agent_client.get("/").content.decode()
     assert "Earlier question" in html and "new</span>" not in html
     services.post_user_message(bot=connected_bot, conversation_id="a", text="Hello?")

@@ -52,7 +52,7 @@ class Tab:
                 raise AssertionError(f"no frame with {text!r}; got {self.frames!r}")
             try:
                 frame = await self.socket.receive_from(timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             self.frames.append(frame)
             if text in frame:
@@ -142,8 +142,13 @@ async def test_a_start_hitl_through_the_api_reaches_an_open_inbox_as_a_row(
     inbox = await opened("/ws/desk/?inbox=1", agent)
     response = await sync_to_async(bot_api.post)(
         "/api/v1/bots/support-bot/startHitl",
-        {"conversationId": "conv-9", "title": "Refund <b>now</b>", "priority": "urgent",
-         "userName": "Jordan Lee", "messageHistory": [{"role": "user", "text": "Charged twice"}]},
+        {
+            "conversationId": "conv-9",
+            "title": "Refund <b>now</b>",
+            "priority": "urgent",
+            "userName": "Jordan Lee",
+            "messageHistory": [{"role": "user", "text": "Charged twice"}],
+        },
     )
     assert response.status_code == 201
     ticket = await Ticket.objects.aget(conversation_id="conv-9")
@@ -189,7 +194,7 @@ async def test_a_filtered_inbox_drops_a_row_that_leaves_its_view(agent, other_ag
     await claim(ticket_id=ticket.pk, agent=other_agent)
     frame = await pending.wait_for(f'id="ticket-{ticket.pk}"')
     assert f'<li id="ticket-{ticket.pk}" class="gone">' in frame
-    assert "beforeend:#ticket-rows\"><li id=\"ticket-" in frame  # the tombstone, not the row
+    assert 'beforeend:#ticket-rows"><li id="ticket-' in frame  # the tombstone, not the row
     assert "Sam Okafor" not in frame
     await pending.close()
 
@@ -289,7 +294,9 @@ async def test_concurrent_claims_leave_one_assignee(agent, other_agent, connecte
     await ticket.arefresh_from_db()
     assert ticket.status == "assigned"
     winner, loser_frames = (
-        ("Maya Lopez", sam_frames) if ticket.assignee_id == agent.pk else ("Sam Okafor", maya_frames)
+        ("Maya Lopez", sam_frames)
+        if ticket.assignee_id == agent.pk
+        else ("Sam Okafor", maya_frames)
     )
     refusals = [f for f in maya_frames + sam_frames if 'id="toast"' in f]
     assert len(refusals) == 1 and refusals[0] in loser_frames
@@ -300,10 +307,19 @@ async def test_concurrent_claims_leave_one_assignee(agent, other_agent, connecte
 
 
 async def test_reconnect_replays_exactly_the_missed_messages(agent, connected_bot):
-    ticket = await ticket_for(connected_bot, message_history=[
-        services.HistoryItem(role="user", text="one"), services.HistoryItem(role="bot", text="two"),
-    ])
-    seen = await Message.objects.filter(ticket=ticket).order_by("-id").values_list("id", flat=True).afirst()
+    ticket = await ticket_for(
+        connected_bot,
+        message_history=[
+            services.HistoryItem(role="user", text="one"),
+            services.HistoryItem(role="bot", text="two"),
+        ],
+    )
+    seen = (
+        await Message.objects.filter(ticket=ticket)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .afirst()
+    )
     missed = [
         (await post_user_message(bot=connected_bot, conversation_id="conv-1", text=t))[0].pk
         for t in ("three", "four")
@@ -321,10 +337,18 @@ async def test_reconnect_replays_exactly_the_missed_messages(agent, connected_bo
 
 
 async def test_a_first_connect_after_the_page_replays_nothing(agent, connected_bot):
-    ticket = await ticket_for(connected_bot, message_history=[
-        services.HistoryItem(role="user", text="one"),
-    ])
-    last = await Message.objects.filter(ticket=ticket).order_by("-id").values_list("id", flat=True).afirst()
+    ticket = await ticket_for(
+        connected_bot,
+        message_history=[
+            services.HistoryItem(role="user", text="one"),
+        ],
+    )
+    last = (
+        await Message.objects.filter(ticket=ticket)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .afirst()
+    )
     tab = await opened(f"/ws/desk/?ticket={ticket.pk}&after={last}", agent)
     assert message_ids(await tab.drain()) == []
     await tab.close()

@@ -67,11 +67,16 @@ def test_the_page_opens_its_socket_and_remembers_the_last_message(agent_client, 
 
 def test_user_text_is_escaped(agent_client, connected_bot):
     ticket, _ = services.start_hitl(
-        bot=connected_bot, conversation_id="x", title="<b>bold</b>", user_name="<img src=x onerror=alert(1)>",
+        bot=connected_bot,
+        conversation_id="x",
+        title="<b>bold</b>",
+        user_name="<img src=x onerror=alert(1)>",
         message_history=[services.HistoryItem(role="user", text="<script>alert(1)</script>")],
     )
     html = agent_client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (
+        "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    )
     assert "<img src=x" not in html and "<b>bold</b>" not in html
 
 
@@ -117,7 +122,9 @@ def test_a_second_claim_says_who_won(agent_client, ticket, other_agent):
 def test_a_claim_from_the_inbox_goes_back_to_the_ticket(agent_client, ticket):
     response = act(agent_client, ticket, action="claim", next=f"/tickets/{ticket.pk}/")
     assert response.url == f"/tickets/{ticket.pk}/"
-    response = act(agent_client, ticket, action="priority", priority="low", next="https://evil.example/")
+    response = act(
+        agent_client, ticket, action="priority", priority="low", next="https://evil.example/"
+    )
     assert response.url == f"/tickets/{ticket.pk}/"
 
 
@@ -125,7 +132,9 @@ def test_assign_by_post(agent_client, ticket, other_agent):
     act(agent_client, ticket, action="assign", assignee=other_agent.pk)
     ticket.refresh_from_db()
     assert ticket.assignee == other_agent
-    assert Message.objects.filter(ticket=ticket, text="Maya Lopez assigned the ticket to Sam Okafor.").exists()
+    assert Message.objects.filter(
+        ticket=ticket, text="Maya Lopez assigned the ticket to Sam Okafor."
+    ).exists()
 
 
 def test_assign_to_nobody_is_refused(agent_client, ticket):
