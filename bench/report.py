@@ -17,13 +17,13 @@ def machine() -> str:
     cores = len(os.sched_getaffinity(0))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"Python {platform.python_version()}, {cores} cores, {platform.system()}, "
-            f"load average {load} at the end")
+            f"load average {load} when it finished")
 
 
 def write_docs(rows: list, table: str) -> None:
     plot(rows)
     block = (
-        f"{START}\nMeasured {time.strftime('%Y-%m-%d %H:%M')} on {machine()} by `make bench`:\n\n"
+        f"{START}\nMeasured by `make bench` {time.strftime('%Y-%m-%d %H:%M')}: {machine()}.\n\n"
         f"{table}\n\n![Desk against its baselines](perf.png)\n{END}"
     )
     text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{START}\n{END}\n"
