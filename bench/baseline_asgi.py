@@ -15,14 +15,11 @@ from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from bench.consumers import RelayConsumer  # noqa: E402
 from desk.asgi import application as desk_application  # noqa: E402
 
-from bench.consumers import RelayConsumer  # noqa: E402
-
 bench_websocket = AllowedHostsOriginValidator(
-    AuthMiddlewareStack(
-        URLRouter([path("bench/ws/relay/<str:group>/", RelayConsumer.as_asgi())])
-    )
+    AuthMiddlewareStack(URLRouter([path("bench/ws/relay/<str:group>/", RelayConsumer.as_asgi())]))
 )
 
 

@@ -109,26 +109,41 @@ def inbox_dataset(tickets: int, messages_per_ticket: int = 3) -> dict:
                 # 5 % pending, 10 % assigned, 85 % closed; ages spread over a year.
                 bucket = i % 20
                 status = (
-                    Status.PENDING if bucket == 0
-                    else Status.ASSIGNED if bucket in (1, 2) else Status.CLOSED
+                    Status.PENDING
+                    if bucket == 0
+                    else Status.ASSIGNED
+                    if bucket in (1, 2)
+                    else Status.CLOSED
                 )
                 priority = priorities[i % len(priorities)]
                 created = now - timedelta(minutes=(tickets - i) * 5)
                 assignee = None if status == Status.PENDING else staff[i % len(staff)]
-                rows.append(Ticket(
-                    bot=bot, conversation_id=f"conv-{i}", title=f"Question number {i}",
-                    priority=priority, priority_rank=PRIORITY_RANK[priority], status=status,
-                    user_name=f"User {i}", user_email=f"user{i}@example.com",
-                    assignee=assignee, created_at=created,
-                    assigned_at=created if assignee else None,
-                    closed_at=created + timedelta(minutes=30) if status == Status.CLOSED else None,
-                    close_reason="agent" if status == Status.CLOSED else "",
-                ))
+                rows.append(
+                    Ticket(
+                        bot=bot,
+                        conversation_id=f"conv-{i}",
+                        title=f"Question number {i}",
+                        priority=priority,
+                        priority_rank=PRIORITY_RANK[priority],
+                        status=status,
+                        user_name=f"User {i}",
+                        user_email=f"user{i}@example.com",
+                        assignee=assignee,
+                        created_at=created,
+                        assigned_at=created if assignee else None,
+                        closed_at=created + timedelta(minutes=30)
+                        if status == Status.CLOSED
+                        else None,
+                        close_reason="agent" if status == Status.CLOSED else "",
+                    )
+                )
             made = Ticket.objects.bulk_create(rows)
             Message.objects.bulk_create(
                 Message(
-                    ticket=ticket, kind=Message.Kind.USER if n % 2 == 0 else Message.Kind.BOT,
-                    author_name=ticket.user_name, text=f"Message {n} about {ticket.title}.",
+                    ticket=ticket,
+                    kind=Message.Kind.USER if n % 2 == 0 else Message.Kind.BOT,
+                    author_name=ticket.user_name,
+                    text=f"Message {n} about {ticket.title}.",
                     created_at=ticket.created_at,
                 )
                 for ticket in made

@@ -16,8 +16,10 @@ START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 def machine() -> str:
     cores = len(os.sched_getaffinity(0))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"Python {platform.python_version()}, {cores} cores, {platform.system()}, "
-            f"load average {load} when it finished")
+    return (
+        f"Python {platform.python_version()}, {cores} cores, {platform.system()}, "
+        f"load average {load} when it finished"
+    )
 
 
 def write_docs(rows: list, table: str) -> None:
@@ -63,17 +65,33 @@ def plot(rows: list) -> None:
         labels = [short(r.name) for r in items]
         xs = range(len(items))
         width = 0.38
-        ax.bar([x - width / 2 for x in xs], [r.desk for r in items], width, color=desk_color,
-               label="Desk")
-        ax.bar([x + width / 2 for x in xs], [r.baseline or 0 for r in items], width,
-               color=base_color, label="baseline")
+        ax.bar(
+            [x - width / 2 for x in xs],
+            [r.desk for r in items],
+            width,
+            color=desk_color,
+            label="Desk",
+        )
+        ax.bar(
+            [x + width / 2 for x in xs],
+            [r.baseline or 0 for r in items],
+            width,
+            color=base_color,
+            label="baseline",
+        )
         ax.set_xticks(list(xs), labels, fontsize=8)
         ax.set_ylabel(items[0].unit)
         if bench == "4":
             ax.axhline(100, color="#c0392b", ls="--", lw=1, label="target")
-        ax.set_title({"1": "1. relay latency", "2": "2. startHitl, 32 clients",
-                      "4": "4. fan-out, 1,000 sockets", "5": "5. memory / 100 sockets"}[bench],
-                     fontsize=10)
+        ax.set_title(
+            {
+                "1": "1. relay latency",
+                "2": "2. startHitl, 32 clients",
+                "4": "4. fan-out, 1,000 sockets",
+                "5": "5. memory / 100 sockets",
+            }[bench],
+            fontsize=10,
+        )
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(PLOT, dpi=110)

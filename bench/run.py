@@ -68,17 +68,19 @@ def start_hitl_body(run: str) -> callable:
     priorities = ["low", "medium", "high", "urgent"]
 
     def body(i: int) -> bytes:
-        return json.dumps({
-            "conversationId": f"{run}-{i}",
-            "title": f"Help with order {i}",
-            "priority": priorities[i % 4],
-            "userName": f"User {i}",
-            "userEmail": f"user{i}@example.com",
-            "messageHistory": [
-                {"role": "user", "text": "My parcel has not arrived."},
-                {"role": "bot", "text": "Let me find a person to help you."},
-            ],
-        }).encode()
+        return json.dumps(
+            {
+                "conversationId": f"{run}-{i}",
+                "title": f"Help with order {i}",
+                "priority": priorities[i % 4],
+                "userName": f"User {i}",
+                "userEmail": f"user{i}@example.com",
+                "messageHistory": [
+                    {"role": "user", "text": "My parcel has not arrived."},
+                    {"role": "bot", "text": "Let me find a person to help you."},
+                ],
+            }
+        ).encode()
 
     return body
 
@@ -92,10 +94,14 @@ async def bench_start_hitl() -> list[Row]:
     plain = {"Content-Type": "application/json"}
     desk_runs, base_runs = [], []
     with Server(env, "start-hitl") as server:
+
         async def run(path: str, headers: dict, seconds: float, tag: str):
             return await http_load(
-                server.url + path, start_hitl_body(f"{tag}-{uuid.uuid4().hex[:8]}"),
-                headers=headers, clients=HITL_CLIENTS, seconds=seconds,
+                server.url + path,
+                start_hitl_body(f"{tag}-{uuid.uuid4().hex[:8]}"),
+                headers=headers,
+                clients=HITL_CLIENTS,
+                seconds=seconds,
                 max_requests=HITL_MAX_REQUESTS,
             )
 
@@ -114,10 +120,27 @@ async def bench_start_hitl() -> list[Row]:
     base_p99 = median([r.p99 for r in base_runs])
     share = desk_rps / base_rps
     return [
-        Row("2", "startHitl throughput, 32 clients", desk_rps, base_rps, "req/s", share,
-            "≥ 60 %", share >= 0.60, "baseline: trivial JSON view"),
-        Row("2", "startHitl p99, 32 clients", desk_p99, base_p99, "ms", desk_p99 / base_p99,
-            "", None),
+        Row(
+            "2",
+            "startHitl throughput, 32 clients",
+            desk_rps,
+            base_rps,
+            "req/s",
+            share,
+            "≥ 60 %",
+            share >= 0.60,
+            "baseline: trivial JSON view",
+        ),
+        Row(
+            "2",
+            "startHitl p99, 32 clients",
+            desk_p99,
+            base_p99,
+            "ms",
+            desk_p99 / base_p99,
+            "",
+            None,
+        ),
     ]
 
 
@@ -138,8 +161,7 @@ def inbox_database(tickets: int) -> Path:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     made = fixtures(bench_env(path), "inbox", "--tickets", str(tickets))
     if made.get("created"):
-        log(f"  made {made['tickets']} tickets, {made['messages']} messages "
-            f"in {made['seconds']} s")
+        log(f"  made {made['tickets']} tickets, {made['messages']} messages in {made['seconds']} s")
     marker.touch()
     return path
 
@@ -156,10 +178,12 @@ async def bench_inbox() -> list[Row]:
         servers = {t: stack.enter_context(Server(envs[t], f"inbox-{t}")) for t in INBOX_SIZES}
         times: dict[int, list[float]] = {t: [] for t in INBOX_SIZES}
         async with httpx.AsyncClient(timeout=30) as client:
+
             async def get(tickets: int) -> float:
                 started = time.perf_counter()
-                response = await client.get(servers[tickets].url + "/",
-                                            cookies={"sessionid": probes[tickets]["session"]})
+                response = await client.get(
+                    servers[tickets].url + "/", cookies={"sessionid": probes[tickets]["session"]}
+                )
                 assert response.status_code == 200, response.status_code
                 return (time.perf_counter() - started) * 1000
 
@@ -174,8 +198,12 @@ async def bench_inbox() -> list[Row]:
                     times[tickets].append(await get(tickets))
     for tickets in INBOX_SIZES:
         probe = probes[tickets]
-        figures[tickets] = {"ms": median(times[tickets]), "p90": percentile(times[tickets], 90),
-                            "queries": probe["queries"], "sql": probe["sql"]}
+        figures[tickets] = {
+            "ms": median(times[tickets]),
+            "p90": percentile(times[tickets], 90),
+            "queries": probe["queries"],
+            "sql": probe["sql"],
+        }
         log(f"  inbox {tickets}: {figures[tickets]['ms']:.1f} ms, {probe['queries']} queries")
     (VAR / "inbox-queries.json").write_text(json.dumps(figures, indent=2))
     small = figures[INBOX_SIZES[0]]
@@ -184,17 +212,33 @@ async def bench_inbox() -> list[Row]:
         fig = figures[tickets]
         ratio = fig["ms"] / small["ms"]
         last = tickets == INBOX_SIZES[-1]
-        rows.append(Row(
-            "3", f"inbox first page, {tickets // 1000}k tickets", fig["ms"], small["ms"], "ms",
-            ratio, "≤ 2× the 1k time" if last else "",
-            (ratio <= 2.0) if last else None, f"{fig['queries']} queries",
-        ))
+        rows.append(
+            Row(
+                "3",
+                f"inbox first page, {tickets // 1000}k tickets",
+                fig["ms"],
+                small["ms"],
+                "ms",
+                ratio,
+                "≤ 2× the 1k time" if last else "",
+                (ratio <= 2.0) if last else None,
+                f"{fig['queries']} queries",
+            )
+        )
     counts = {figures[t]["queries"] for t in INBOX_SIZES}
-    rows.append(Row(
-        "3", "inbox queries at 1k / 10k / 100k", figures[INBOX_SIZES[-1]]["queries"],
-        small["queries"], "queries", None, "same at every size", len(counts) == 1,
-        " / ".join(str(figures[t]["queries"]) for t in INBOX_SIZES),
-    ))
+    rows.append(
+        Row(
+            "3",
+            "inbox queries at 1k / 10k / 100k",
+            figures[INBOX_SIZES[-1]]["queries"],
+            small["queries"],
+            "queries",
+            None,
+            "same at every size",
+            len(counts) == 1,
+            " / ".join(str(figures[t]["queries"]) for t in INBOX_SIZES),
+        )
+    )
     return rows
 
 
@@ -207,25 +251,33 @@ RELAY_PARALLEL = 4  # the bot's concurrent requests
 RELAY_TIMEOUT = 30.0
 
 
-async def relay_round(server: Server, sockets: list, posts: list[tuple[str, dict, dict]],
-                      first_token: int) -> list[float]:
+async def relay_round(
+    server: Server, sockets: list, posts: list[tuple[str, dict, dict]], first_token: int
+) -> list[float]:
     """POST every message (RELAY_PARALLEL at a time); ms from each POST to its frame."""
     limits = httpx.Limits(max_connections=RELAY_PARALLEL)
     sent: dict[int, float] = {}
     gate = asyncio.Semaphore(RELAY_PARALLEL)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+
         async def post(n: int, path: str, body: dict, headers: dict) -> None:
             async with gate:
                 sent[n] = time.perf_counter()
                 response = await client.post(path, json=body, headers=headers)
                 if response.status_code >= 300:
-                    raise RuntimeError(f"{path} answered {response.status_code}: "
-                                       f"{response.text[:200]}")
+                    raise RuntimeError(
+                        f"{path} answered {response.status_code}: {response.text[:200]}"
+                    )
 
-        await asyncio.wait_for(asyncio.gather(*(
-            post(first_token + i, path, body, headers)
-            for i, (path, body, headers) in enumerate(posts)
-        )), RELAY_TIMEOUT)
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    post(first_token + i, path, body, headers)
+                    for i, (path, body, headers) in enumerate(posts)
+                )
+            ),
+            RELAY_TIMEOUT,
+        )
     deadline = time.perf_counter() + 5
     latencies = []
     for i, sock in enumerate(sockets):
@@ -252,27 +304,40 @@ async def bench_relay() -> list[Row]:
         async with httpx.AsyncClient(base_url=server.url, headers=auth, timeout=30) as client:
             numbers = []
             for i in range(RELAY_TICKETS):
-                response = await client.post(f"/api/v1/bots/{bot}/startHitl", json={
-                    "conversationId": f"relay-{i}", "title": f"Relay {i}", "userName": "U",
-                })
+                response = await client.post(
+                    f"/api/v1/bots/{bot}/startHitl",
+                    json={
+                        "conversationId": f"relay-{i}",
+                        "title": f"Relay {i}",
+                        "userName": "U",
+                    },
+                )
                 assert response.status_code == 201, response.text
                 numbers.append(response.json()["number"])
         sessions = setup["sessions"]
-        desk_sockets = await wsclient.connect_many(server.port, [
-            (f"/ws/desk/?ticket={number}&after=0", sessions[i % len(sessions)])
-            for i, number in enumerate(numbers)
-        ])
-        base_sockets = await wsclient.connect_many(server.port, [
-            (f"/bench/ws/relay/t{i}/", sessions[i % len(sessions)])
-            for i in range(RELAY_TICKETS)
-        ])
+        desk_sockets = await wsclient.connect_many(
+            server.port,
+            [
+                (f"/ws/desk/?ticket={number}&after=0", sessions[i % len(sessions)])
+                for i, number in enumerate(numbers)
+            ],
+        )
+        base_sockets = await wsclient.connect_many(
+            server.port,
+            [(f"/bench/ws/relay/t{i}/", sessions[i % len(sessions)]) for i in range(RELAY_TICKETS)],
+        )
         await asyncio.sleep(1.0)  # let the join and presence frames settle
         token = 1
         for round_ in range(RELAY_ROUNDS + 1):  # round 0 warms both paths up
             desk_posts = [
-                (f"/api/v1/bots/{bot}/conversations/relay-{i}/messages",
-                 {"text": f"Where is my parcel? {wsclient.token(token + i)}",
-                  "messageId": f"m-{round_}-{i}"}, auth)
+                (
+                    f"/api/v1/bots/{bot}/conversations/relay-{i}/messages",
+                    {
+                        "text": f"Where is my parcel? {wsclient.token(token + i)}",
+                        "messageId": f"m-{round_}-{i}",
+                    },
+                    auth,
+                )
                 for i in range(RELAY_TICKETS)
             ]
             got = await relay_round(server, desk_sockets, desk_posts, token)
@@ -280,8 +345,11 @@ async def bench_relay() -> list[Row]:
             if round_:
                 desk_ms += got
             base_posts = [
-                (f"/bench/relay/t{i}/",
-                 {"text": f"Where is my parcel? {wsclient.token(token + i)}"}, {})
+                (
+                    f"/bench/relay/t{i}/",
+                    {"text": f"Where is my parcel? {wsclient.token(token + i)}"},
+                    {},
+                )
                 for i in range(RELAY_TICKETS)
             ]
             got = await relay_round(server, base_sockets, base_posts, token)
@@ -294,10 +362,28 @@ async def bench_relay() -> list[Row]:
     b50, b99 = percentile(base_ms, 50), percentile(base_ms, 99)
     note = f"{len(desk_ms)} messages, {RELAY_PARALLEL} concurrent POSTs"
     return [
-        Row("1", "relay latency p50, POST to frame", p50, b50, "ms", p50 / b50, "≤ 1.5×",
-            p50 / b50 <= 1.5, note),
-        Row("1", "relay latency p99, POST to frame", p99, b99, "ms", p99 / b99, "≤ 2×",
-            p99 / b99 <= 2.0, "baseline: view that group_sends to a bare consumer"),
+        Row(
+            "1",
+            "relay latency p50, POST to frame",
+            p50,
+            b50,
+            "ms",
+            p50 / b50,
+            "≤ 1.5×",
+            p50 / b50 <= 1.5,
+            note,
+        ),
+        Row(
+            "1",
+            "relay latency p99, POST to frame",
+            p99,
+            b99,
+            "ms",
+            p99 / b99,
+            "≤ 2×",
+            p99 / b99 <= 2.0,
+            "baseline: view that group_sends to a bare consumer",
+        ),
     ]
 
 
@@ -327,8 +413,13 @@ class FanoutTarget:
             response = await client.post(
                 f"{server.url}/api/v1/bots/{self.setup['bot_id']}/startHitl",
                 headers={"Authorization": f"Bearer {self.setup['api_key']}"},
-                json={"conversationId": f"fan-{n}", "title": f"Fan-out {wsclient.token(n)}",
-                      "userName": "U", "priority": "high"})
+                json={
+                    "conversationId": f"fan-{n}",
+                    "title": f"Fan-out {wsclient.token(n)}",
+                    "userName": "U",
+                    "priority": "high",
+                },
+            )
         else:
             text = f"{wsclient.token(n)} ".ljust(self.frame_size, ".")
             response = await client.post(f"{server.url}/bench/relay/all/", json={"text": text})
@@ -341,16 +432,19 @@ async def bench_fanout() -> list[Row]:
     and after its idle sockets connect, then broadcasts to them in turn, each timed from
     the POST to every socket's frame."""
     targets = [FanoutTarget(True), FanoutTarget(False)]
-    with Server(targets[0].env, "fanout-desk") as desk_server, \
-            Server(targets[1].env, "fanout-baseline") as base_server:
+    with (
+        Server(targets[0].env, "fanout-desk") as desk_server,
+        Server(targets[1].env, "fanout-baseline") as base_server,
+    ):
         servers = [desk_server, base_server]
         async with httpx.AsyncClient(timeout=30) as client:
             # Warm every code path once with one socket, before measuring memory; the
             # baseline's frames are padded to the size of Desk's.
             for target, server in zip(targets, servers, strict=True):
                 target.frame_size = targets[0].frame_size
-                warm = await wsclient.connect(server.port, target.path,
-                                              cookie=target.setup["sessions"][0])
+                warm = await wsclient.connect(
+                    server.port, target.path, cookie=target.setup["sessions"][0]
+                )
                 await target.broadcast(client, server, 0)
                 await wsclient.wait_for_tokens([warm], 0, timeout=10)
                 target.frame_size = int(warm.frame_bytes / max(1, warm.frames))
@@ -360,17 +454,21 @@ async def bench_fanout() -> list[Row]:
             sockets = []
             for target, server in zip(targets, servers, strict=True):
                 sessions = target.setup["sessions"]
-                sockets.append(await wsclient.connect_many(server.port, [
-                    (target.path, sessions[i % len(sessions)]) for i in range(FANOUT_SOCKETS)
-                ]))
+                sockets.append(
+                    await wsclient.connect_many(
+                        server.port,
+                        [(target.path, sessions[i % len(sessions)]) for i in range(FANOUT_SOCKETS)],
+                    )
+                )
             await asyncio.sleep(2.0)  # idle
             rss_after = [server.rss_kib() for server in servers]
             for n in range(1, FANOUT_BROADCASTS + 1):
                 for target, server, socks in zip(targets, servers, sockets, strict=True):
                     started = await target.broadcast(client, server, n)
                     if not await wsclient.wait_for_tokens(socks, n, timeout=30):
-                        raise RuntimeError(f"a broadcast did not reach every {target.name} "
-                                           "socket in 30 s")
+                        raise RuntimeError(
+                            f"a broadcast did not reach every {target.name} socket in 30 s"
+                        )
                     delays = [(s.seen[n] - started) * 1000 for s in socks]
                     target.p99s.append(percentile(delays, 99))
                     target.spreads.append(percentile(delays, 99) - min(delays))
@@ -380,22 +478,42 @@ async def bench_fanout() -> list[Row]:
             for sock in sockets[0] + sockets[1]:
                 sock.close()
     desk, base = targets
-    per100 = [(after - before) / (FANOUT_SOCKETS / 100) / 1024
-              for before, after in zip(rss_before, rss_after, strict=True)]
+    per100 = [
+        (after - before) / (FANOUT_SOCKETS / 100) / 1024
+        for before, after in zip(rss_before, rss_after, strict=True)
+    ]
     d99, b99 = median(desk.p99s), median(base.p99s)
-    log(f"  fan-out p99 Desk {[round(x) for x in desk.p99s]}, "
+    log(
+        f"  fan-out p99 Desk {[round(x) for x in desk.p99s]}, "
         f"baseline {[round(x) for x in base.p99s]}; spread Desk {median(desk.spreads):.0f} ms, "
-        f"baseline {median(base.spreads):.0f} ms")
+        f"baseline {median(base.spreads):.0f} ms"
+    )
     return [
-        Row("4", f"fan-out p99, {FANOUT_SOCKETS:,} sockets, one broadcast", d99, b99, "ms",
-            d99 / b99, "≤ 100 ms", d99 <= 100,
+        Row(
+            "4",
+            f"fan-out p99, {FANOUT_SOCKETS:,} sockets, one broadcast",
+            d99,
+            b99,
+            "ms",
+            d99 / b99,
+            "≤ 100 ms",
+            d99 <= 100,
             f"median of {FANOUT_BROADCASTS}, POST to frame; spread (p99 − first) "
             f"{median(desk.spreads):.0f} vs {median(base.spreads):.0f} ms; "
-            f"frame {frame / 1024:.1f} KiB"),
-        Row("5", "memory per 100 idle agent sockets", per100[0], per100[1], "MiB",
-            per100[0] / per100[1], "", None,
+            f"frame {frame / 1024:.1f} KiB",
+        ),
+        Row(
+            "5",
+            "memory per 100 idle agent sockets",
+            per100[0],
+            per100[1],
+            "MiB",
+            per100[0] / per100[1],
+            "",
+            None,
             f"RSS {rss_before[0] / 1024:.0f} → {rss_after[0] / 1024:.0f} MiB "
-            f"with {FANOUT_SOCKETS:,} sockets"),
+            f"with {FANOUT_SOCKETS:,} sockets",
+        ),
     ]
 
 
@@ -427,9 +545,19 @@ def fmt_ratio(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     header = ["#", "benchmark", "Desk", "baseline", "ratio", "target", "met", "notes"]
-    lines = [[r.bench, r.name, fmt(r.desk, r.unit), fmt(r.baseline, r.unit), fmt_ratio(r),
-              r.target or "—", {True: "yes", False: "NO", None: "—"}[r.met], r.note]
-             for r in rows]
+    lines = [
+        [
+            r.bench,
+            r.name,
+            fmt(r.desk, r.unit),
+            fmt(r.baseline, r.unit),
+            fmt_ratio(r),
+            r.target or "—",
+            {True: "yes", False: "NO", None: "—"}[r.met],
+            r.note,
+        ]
+        for r in rows
+    ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
 
     def line(cells: list[str]) -> str:

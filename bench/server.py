@@ -16,8 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
 
 # Desk's settings come from the benchmark, never from the shell that runs it.
-_SCRUBBED = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DESK_", "ALLOWED_HOSTS",
-             "DEBUG", "SECRET_KEY", "SECURE_")
+_SCRUBBED = (
+    "DJANGO_",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SQLITE_PATH",
+    "DESK_",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECURE_",
+)
 
 
 def free_port() -> int:
@@ -60,9 +69,21 @@ class Server:
         VAR.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(self.port),
-             "--proxy-headers", "bench.baseline_asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--proxy-headers",
+                "bench.baseline_asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -101,7 +122,11 @@ def fixtures(env: dict[str, str], *args: str) -> dict:
 
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "fixtures.py"), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode != 0:
         raise RuntimeError(f"fixtures {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")

@@ -126,7 +126,10 @@ async def connect(port: int, path: str, *, cookie: str = "", timeout: float = 30
 
 
 async def connect_many(
-    port: int, paths_and_cookies: list[tuple[str, str]], *, parallel: int = 25,
+    port: int,
+    paths_and_cookies: list[tuple[str, str]],
+    *,
+    parallel: int = 25,
     timeout: float = 120,
 ) -> list[Socket]:
     """Open many sockets, `parallel` handshakes at a time, within `timeout` seconds."""
