@@ -332,11 +332,15 @@ async def events(
     recheck = float(settings.DESK_LONG_POLL_RECHECK_SECONDS)
     key = bot_events_key(bot_pk)
     async with wakeups.listen(key, group=key) as listener:
+        released = False
         while True:
             found = await _in_pool(_events_after)(bot_pk, after, limit)
             remaining = deadline - loop.time()
             if found or remaining <= 0:
                 break
+            if not released:
+                await wakeups.release_request_thread()
+                released = True
             await listener.wait(min(remaining, recheck))
     cursor = found[-1]["cursor"] if found else after
     return {"events": found, "cursor": cursor}

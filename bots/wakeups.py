@@ -17,7 +17,9 @@ import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import close_old_connections
 
 logger = logging.getLogger("bots.wakeups")
 
@@ -101,3 +103,27 @@ def listening(key: str) -> int:
     """How many listen on `key` now."""
     with _lock:
         return len(_listeners.get(key, ()))
+
+
+async def release_request_thread() -> None:
+    """Give back the thread Django's ASGI handler keeps for this request, before a long wait.
+
+    Under ASGI, Django runs each request's sync work (its request_started signal, sync
+    auth) on a thread of the request's own, kept until the response is sent: an idle
+    OS thread per waiting long-poll. This closes that thread's database connection and
+    lets the thread end; sync work later in the request gets a fresh one. It leans on
+    asgiref's per-context executor map; if that ever changes, it does nothing.
+    """
+    context_var = getattr(SyncToAsync, "thread_sensitive_context", None)
+    executors = getattr(SyncToAsync, "context_to_thread_executor", None)
+    if context_var is None or executors is None:
+        return
+    context = context_var.get(None)
+    if context is None or getattr(context, "_executor", None) is not None:
+        return  # no per-request thread, or an executor someone else owns
+    if context not in executors:
+        return
+    await sync_to_async(close_old_connections)()  # on that thread: its connection closes
+    executor = executors.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)

@@ -147,3 +147,31 @@ async def test_it_needs_the_api_key(connected_bot):
 async def test_internal_notes_never_become_events(poller, ticket, agent):
     await sync_to_async(services.ticket_add_note)(ticket_id=ticket.pk, agent=agent, text="VIP")
     assert (await poller.get(EVENTS)).json()["events"] == []
+
+
+async def test_waiting_polls_hold_no_thread(api_key, connected_bot):
+    """Through Django's real ASGI handler, as daphne serves it: 40 polls waiting at once
+    add no thread each (Django would otherwise keep one per request)."""
+    import json
+    import threading
+
+    from channels.testing import HttpCommunicator
+    from django.core.asgi import get_asgi_application
+
+    application = get_asgi_application()
+    headers = [(b"authorization", f"Bearer {api_key}".encode()), (b"host", b"127.0.0.1")]
+
+    def poll(wait: int) -> HttpCommunicator:
+        return HttpCommunicator(application, "GET", f"{EVENTS}?wait={wait}", headers=headers)
+
+    warm = await poll(1).get_response(timeout=5)  # the shared pools' threads start now
+    assert warm["status"] == 200
+    before = threading.active_count()
+    polls = [poll(3) for _ in range(40)]
+    waiting = [asyncio.create_task(p.get_response(timeout=10)) for p in polls]
+    await asyncio.sleep(1.5)
+    assert not any(task.done() for task in waiting)
+    assert threading.active_count() - before < 10
+    for response in await asyncio.gather(*waiting):
+        assert response["status"] == 200
+        assert json.loads(response["body"]) == {"events": [], "cursor": 0}

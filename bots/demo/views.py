@@ -137,11 +137,15 @@ async def lines(request: HttpRequest, chat_id) -> JsonResponse:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     async with wakeups.listen(bot.chat_key(chat.pk)) as listener:
+        released = False
         while True:
             found, handoff = await _pooled(_lines_after)(chat.pk, after)
             remaining = deadline - loop.time()
             if found or remaining <= 0:
                 break
+            if not released:
+                await wakeups.release_request_thread()
+                released = True
             await listener.wait(min(remaining, RECHECK_SECONDS))
     cursor = found[-1]["id"] if found else after
     return JsonResponse({"lines": found, "cursor": cursor, "handoff": handoff})

@@ -85,6 +85,7 @@ class Command(BaseCommand):
         if Ticket.objects.exists():
             return
         for sample in SAMPLE_TICKETS:
+            sample = dict(sample)  # the module's list stays whole for the next call
             history = [HistoryItem(role=r, text=t) for r, t in sample.pop("history")]
             start_hitl(bot=bot, message_history=history, **sample)
 

@@ -1,0 +1,198 @@
+"""The whole handoff through the demo bot and its webchat, over real HTTP.
+
+The customer uses the webchat (/demo/), the demo bot talks to Desk only through the
+bot API, Desk's events reach it by signed webhook (the embedded task worker sends
+them), and the agent works the ticket in Desk.
+"""
+
+import re
+import time
+
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from bots.demo.models import Chat, DemoBotConfig
+from bots.models import Bot
+from desk import services
+from desk.models import Ticket
+from webhook_receiver import fast_retries, worker  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Customer:
+    """Someone in the webchat, with a browser's cookies and CSRF header."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=15)
+        self.cursor = 0
+        self.chat_url = ""
+
+    def start(self, name: str, email: str) -> None:
+        self.http.get("/demo/")
+        r = self.http.post("/demo/", data={
+            "name": name, "email": email,
+            "csrfmiddlewaretoken": self.http.cookies["csrftoken"],
+        })
+        assert r.status_code == 302, r.text
+        self.chat_url = r.headers["location"]
+        assert self.http.get(self.chat_url).status_code == 200
+
+    def say(self, text: str) -> dict:
+        r = self.http.post(
+            self.chat_url + "send", json={"text": text},
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+        )
+        assert r.status_code == 202, r.text
+        return r.json()
+
+    def read(self, wait: int = 0) -> list[dict]:
+        """New lines since the last read, as the page's long-poll gets them."""
+        r = self.http.get(self.chat_url + "lines", params={"after": self.cursor, "wait": wait})
+        assert r.status_code == 200
+        body = r.json()
+        self.cursor = body["cursor"]
+        return body["lines"]
+
+    def wait_for(self, sender: str, timeout: float = 10) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.read(wait=2):
+                if line["sender"] == sender:
+                    return line
+        raise AssertionError(f"no {sender} line arrived in the webchat")
+
+
+@pytest.fixture
+def demo(settings, tmp_path, live_server, worker):
+    """What `make run` sets up: demo_setup's demo bot, deployed and enabled."""
+    settings.VAR_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast
+    call_command("demo_setup", stdout=open(tmp_path / "out.txt", "w"))
+    assert Bot.objects.get(bot_id="desk-demo").connected
+    return live_server
+
+
+@pytest.fixture
+def maya(demo):
+    """demo_setup's agent."""
+    return get_user_model().objects.get(username="maya")
+
+
+def demo_ticket() -> Ticket:
+    return Ticket.objects.get(bot__bot_id="desk-demo")
+
+
+def test_the_whole_handoff_through_the_demo_bot(demo, maya):
+    customer = Customer(demo.url)
+    customer.start("Jordan Lee", "jordan@example.com")
+    assert "Hi Jordan!" in customer.read()[0]["text"]
+
+    # The bot answers what it knows.
+    assert customer.say("What are your opening hours?") == {"accepted": True, "handoff": False}
+    lines = customer.read()
+    assert [line["sender"] for line in lines] == ["user", "bot"]
+    assert "Monday to Friday" in lines[1]["text"]
+    assert not Ticket.objects.filter(bot__bot_id="desk-demo").exists()
+
+    # Escalate: a ticket with the customer's name, email and the transcript so far.
+    assert customer.say("I'd like to talk to a human please")["handoff"] is True
+    assert "handing you over" in customer.read()[-1]["text"]
+    ticket = demo_ticket()
+    assert (ticket.user_name, ticket.user_email) == ("Jordan Lee", "jordan@example.com")
+    assert ticket.title == "Webchat: What are your opening hours?"
+    transcript = [m.text for m in ticket.messages.order_by("pk")]
+    assert "What are your opening hours?" in transcript
+    assert "I'd like to talk to a human please" in transcript
+
+    # The agent claims: the bot's agentAssignedMessage, with the agent's name, appears.
+    services.ticket_claim(ticket_id=ticket.pk, agent=maya)
+    joined = customer.wait_for("system")
+    assert joined["text"] == "Maya Lopez from the Acme support team has joined the chat."
+
+    # The customer writes: it goes to the agent, the bot stays quiet.
+    customer.say("My order 4411 never arrived")
+    assert [line["sender"] for line in customer.read()] == ["user"]
+    assert ticket.messages.filter(kind="user", text="My order 4411 never arrived").exists()
+
+    # The agent replies: it appears in the webchat.
+    services.ticket_add_note(ticket_id=ticket.pk, agent=maya, text="check the warehouse")
+    services.ticket_reply(ticket_id=ticket.pk, agent=maya, text="Sorry! A new one ships today.")
+    reply = customer.wait_for("agent")
+    assert (reply["author"], reply["text"]) == ("Maya Lopez", "Sorry! A new one ships today.")
+
+    # The agent closes: the sessionEndedMessage, and the bot is back in charge.
+    services.ticket_close(ticket_id=ticket.pk, agent=maya)
+    ended = customer.wait_for("bot")
+    assert ended["text"].startswith("Maya Lopez has closed the chat.")
+    assert customer.say("How much is the Pro plan?")["handoff"] is False
+    assert "$29" in customer.read()[-1]["text"]
+    ticket.refresh_from_db()
+    assert ticket.status == "closed"
+    assert not ticket.messages.filter(text="How much is the Pro plan?").exists()
+    assert not any("check the warehouse" in line["text"] for line in _all_lines(customer))
+
+
+def test_the_customer_can_end_the_handoff(demo, maya):
+    customer = Customer(demo.url)
+    customer.start("Ann", "")
+    customer.say("Can my cat use your app?")  # the bot does not know: it escalates
+    lines = customer.read()
+    assert "I don't know the answer" in lines[-2]["text"]
+    ticket = demo_ticket()
+    assert customer.say("/end")["handoff"] is False
+    assert "You have ended the chat" in customer.read()[-1]["text"]
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.close_reason) == ("closed", "cancel")
+
+
+def test_the_demo_webhook_refuses_a_bad_signature(demo):
+    customer = Customer(demo.url)
+    customer.start("Ann", "")
+    customer.say("agent please")  # deploys the bot with its webhook, escalates
+    chat = Chat.objects.get()
+    before = chat.lines.count()
+    r = httpx.post(demo.url + "/demo/webhook/", json={
+        "id": "7b1e0c8e-0000-4000-8000-000000000000", "type": "agentMessage",
+        "conversationId": chat.conversation_id, "text": "I am not really Desk",
+    }, headers={"Desk-Timestamp": str(int(time.time())), "Desk-Signature": "v1=00"})
+    assert r.status_code == 401
+    assert chat.lines.count() == before
+    assert DemoBotConfig.objects.get().webhook_url == demo.url + "/demo/webhook/"
+
+
+def test_the_webchat_refuses_an_empty_message(demo):
+    customer = Customer(demo.url)
+    customer.start("Ann", "")
+    r = customer.http.post(customer.chat_url + "send", json={"text": "  "},
+                           headers={"X-CSRFToken": customer.http.cookies["csrftoken"]})
+    assert r.status_code == 422
+    assert r.json()["message"] == "Write a message first."
+
+
+def test_the_start_form_needs_a_name(demo):
+    http = httpx.Client(base_url=demo.url)
+    http.get("/demo/")
+    r = http.post("/demo/", data={"name": " ", "email": "nope",
+                                  "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+    assert r.status_code == 422
+    assert "Please tell us your name." in r.text
+    assert not Chat.objects.exists()
+
+
+def test_demo_setup_prints_both_urls(settings, tmp_path, transactional_db):
+    settings.VAR_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    out = tmp_path / "out.txt"
+    with open(out, "w") as stream:
+        call_command("demo_setup", stdout=stream)
+    text = out.read_text()
+    assert re.search(r"inbox .*http://127\.0\.0\.1:8000/\n", text)
+    assert re.search(r"webchat .*http://127\.0\.0\.1:8000/demo/", text)
+
+
+def _all_lines(customer: Customer) -> list[dict]:
+    r = customer.http.get(customer.chat_url + "lines", params={"after": 0})
+    return r.json()["lines"]
