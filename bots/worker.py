@@ -45,14 +45,6 @@ class EmbeddedWorker(Worker):
         transaction.on_commit(self.wake)
 
     def run(self) -> None:  # the db_worker loop, minus signals and sys.exit
-        from bots.delivery import sweep
-
-        try:
-            queued = sweep()
-            if queued:
-                logger.info("re-queued webhook delivery for %d bot(s)", queued)
-        except Exception:
-            logger.exception("the delivery sweep failed")
         while self.running:
             close_old_connections()
             task_result = None

@@ -196,3 +196,30 @@ def _wait(condition, timeout: float = 10) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+def test_a_delivery_cut_off_by_a_crash_resumes_when_desk_starts(
+    bot_api, agent, receiver, fast_retries
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from bots.delivery import sweep
+    from bots.models import WebhookState
+
+    receiver.secret = deploy(bot_api, receiver.url)
+    handoff(bot_api, agent, replies=("one",))
+    # The worker died mid-send: its lease ran out, its task is lost with it.
+    WebhookState.objects.filter(bot__bot_id="hook-bot").update(
+        lease_owner="dead-worker", lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    DBTaskResult.objects.all().delete()
+    assert sweep() == 1  # what `manage.py serve` does as it starts
+    restarted = EmbeddedWorker(interval=0.05).start()
+    try:
+        events = receiver.wait_for(3)
+    finally:
+        restarted.stop()
+    assert [e["type"] for e in events] == ["hitlAssigned", "agentMessage", "hitlStopped"]

@@ -7,7 +7,8 @@ whole of Desk. Scaled out, turn it off and run `manage.py db_worker` processes.
 
 from daphne.cli import CommandLineInterface
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 
 class Command(BaseCommand):
@@ -18,6 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options) -> None:
+        from bots.delivery import sweep
+
+        # Whatever was in flight when Desk last stopped (a worker killed mid-send) is
+        # queued again; the workers, embedded or not, pick it up.
+        try:
+            if queued := sweep():
+                self.stdout.write(f"Webhook delivery re-queued for {queued} bot(s)")
+        except DatabaseError as exc:
+            raise CommandError(f"The database is not ready ({exc}). Run `manage.py migrate`.")
         worker = None
         if settings.DESK_EMBEDDED_WORKER:
             from bots.worker import EmbeddedWorker
