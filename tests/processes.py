@@ -50,17 +50,16 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def create_agent(env: dict[str, str], username: str, password: str, first: str, last: str,
-                 *, admin: bool = False) -> None:
+def create_agents(env: dict[str, str], cast: dict[str, tuple[str, str, str, bool]]) -> None:
+    """Users with known passwords: {username: (password, first name, last name, admin)}."""
     code = (
-        "from django.contrib.auth import get_user_model\n"
         "import json, sys\n"
-        "a = json.loads(sys.stdin.read())\n"
-        "get_user_model().objects.create_user(a['u'], password=a['p'], first_name=a['f'],"
-        " last_name=a['l'], email=a['u'] + '@desk.example', is_staff=a['s'], is_superuser=a['s'])\n"
+        "from django.contrib.auth import get_user_model\n"
+        "for username, (password, first, last, admin) in json.loads(sys.stdin.read()).items():\n"
+        "    get_user_model().objects.create_user(username, password=password, first_name=first,"
+        " last_name=last, email=username + '@desk.example', is_staff=admin, is_superuser=admin)\n"
     )
-    payload = json.dumps({"u": username, "p": password, "f": first, "l": last, "s": admin})
-    manage(env, "shell", "-c", code, stdin=payload)
+    manage(env, "shell", "-c", code, stdin=json.dumps(cast))
 
 
 def http(method: str, url: str, body: dict | None = None, *, key: str | None = None,
@@ -212,3 +211,41 @@ def log_in(base_url: str, username: str, password: str):
     )
     assert response.status_code == 302, f"login failed: {response.status_code}"
     return client
+
+
+class WebhookReceiver:
+    """A bot's webhook endpoint: a real HTTP server on 127.0.0.1 that keeps what it gets."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received = self.received = []  # (headers dict, parsed JSON body)
+        lock = self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    received.append((dict(self.headers), json.loads(body or b"null")))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self, conversation_id: str | None = None) -> list[dict]:
+        with self.lock:
+            bodies = [body for _, body in self.received]
+        if conversation_id is None:
+            return bodies
+        return [b for b in bodies if b.get("conversationId") == conversation_id]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

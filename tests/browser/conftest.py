@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from processes import BotSide, DeskServer, create_agent, desk_env, manage
+from processes import BotSide, DeskServer, create_agents, desk_env, manage
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,17 +50,24 @@ class Desk:
     def url(self) -> str:
         return self.server.url
 
+    def shell(self, code: str) -> str:
+        """Run Python in a `manage.py shell` against the same database."""
+        return manage(self.env, "shell", "-c", code)
+
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory) -> Iterator[Desk]:
+def desk(request, tmp_path_factory) -> Iterator[Desk]:
+    """The module's server. A module that sets DESK_DEMO = True also gets the demo data
+    (`manage.py demo_setup`: the demo webchat bot at /demo/ and three sample tickets)."""
     var = tmp_path_factory.mktemp("desk-var")
     env = desk_env(
         DESK_VAR_DIR=str(var), SQLITE_PATH=str(var / "desk.sqlite3"), DESK_EMBEDDED_WORKER="true"
     )
     manage(env, "migrate", "--noinput")
-    for username, (password, first, last, admin) in CAST.items():
-        create_agent(env, username, password, first, last, admin=admin)
+    create_agents(env, CAST)
     key = manage(env, "create_api_key", "browser tests").strip()
+    if getattr(request.module, "DESK_DEMO", False):
+        manage(env, "demo_setup")  # keeps our cast's passwords: it only adds missing users
     server = DeskServer("desk", env, var)
     server.start()
     try:
@@ -82,7 +89,9 @@ def desk(tmp_path_factory) -> Iterator[Desk]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)  # a loaded 2-core CI machine is slower than a laptop
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

@@ -20,7 +20,7 @@ from processes import (
     BotSide,
     DeskProcess,
     DeskServer,
-    create_agent,
+    create_agents,
     desk_env,
     manage,
 )
@@ -30,7 +30,7 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # A Redis database number of this run's own, so a flush never touches anyone else's keys.
 REDIS_DB = 2 + os.getpid() % 14
 
-AGENT = ("maya", "maya-pw-7q2v!", "Maya", "Lopez")
+AGENT = ("maya", "maya-pw-7q2v!", "Maya", "Lopez")  # username, password, first, last
 BOT_ID = "scaled-bot"
 AGENT_ASSIGNED = "You're now talking to {agentName}."
 SESSION_ENDED = "The agent closed the chat."
@@ -117,7 +117,8 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     processes: list[DeskProcess] = []
     try:
         manage(env, "migrate", "--noinput")
-        create_agent(env, *AGENT)
+        username, password, first, last = AGENT
+        create_agents(env, {username: (password, first, last, False)})
         key = manage(env, "create_api_key", "scaled-out tests").strip()
         a, b = DeskServer("server-a", env, var), DeskServer("server-b", env, var)
         worker = DeskProcess(
