@@ -3,8 +3,8 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, EmailStr, Field, HttpUrl
 from ninja import Schema
+from pydantic import AfterValidator, EmailStr, Field, HttpUrl
 
 from desk.services import MAX_MESSAGE_LENGTH
 

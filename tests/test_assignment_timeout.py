@@ -9,9 +9,9 @@ from bots.services import bot_set_connected
 from bots.worker import EmbeddedWorker
 from desk import services
 from desk.models import Ticket
-from webhook_receiver import fast_retries, worker  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["webhook_receiver"]  # the receiver, worker and fast_retries fixtures
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from bots.demo.models import Chat, DemoBotConfig
 from bots.models import Bot
 from desk import services
 from desk.models import Ticket
-from webhook_receiver import fast_retries, worker  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["webhook_receiver"]  # the receiver, worker and fast_retries fixtures
 
 
 class Customer:

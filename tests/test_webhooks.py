@@ -8,9 +8,9 @@ from bots.services import bot_set_connected
 from bots.worker import EmbeddedWorker
 from desk import services
 from desk.models import Ticket
-from webhook_receiver import Receiver, fast_retries, receiver, verify, worker  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["webhook_receiver"]  # the receiver, worker and fast_retries fixtures
 
 
 def deploy(bot_api, url: str, bot_id: str = "hook-bot") -> str:
@@ -108,10 +108,10 @@ def test_with_an_invalid_secret_the_signature_check_fails(bot_api, agent, receiv
     assert first.signature_ok is False
     assert first.headers["_status"] == "401"
     # The right secret verifies that very request; a changed body or an old one does not.
-    assert verify(secret, first.headers, first.body)
-    assert not verify(secret, first.headers, first.body.replace(b"hitl", b"HITL"))
+    assert receiver.verify(secret, first.headers, first.body)
+    assert not receiver.verify(secret, first.headers, first.body.replace(b"hitl", b"HITL"))
     stale = dict(first.headers, **{"Desk-Timestamp": str(int(time.time()) - 3600)})
-    assert not verify(secret, stale, first.body)
+    assert not receiver.verify(secret, stale, first.body)
 
 
 def test_two_workers_never_send_the_same_event_at_once(bot_api, agent, receiver, worker):
@@ -169,18 +169,14 @@ def test_a_bot_gets_only_the_events_after_it_set_its_webhook(bot_api, agent, rec
     assert len(events) == 2
 
 
-def test_each_bot_gets_only_its_own_events(bot_api, agent, worker):
-    first, second = Receiver().start(), Receiver().start()
-    try:
-        first.secret = deploy(bot_api, first.url, bot_id="bot-a")
-        second.secret = deploy(bot_api, second.url, bot_id="bot-b")
-        handoff(bot_api, agent, conversation_id="a-1", replies=(), bot_id="bot-a")
-        handoff(bot_api, agent, conversation_id="b-1", replies=("hello b",), bot_id="bot-b")
-        assert {e["botId"] for e in first.wait_for(2)} == {"bot-a"}
-        assert {e["botId"] for e in second.wait_for(3)} == {"bot-b"}
-    finally:
-        first.stop()
-        second.stop()
+def test_each_bot_gets_only_its_own_events(bot_api, agent, worker, more_receivers):
+    first, second = more_receivers(), more_receivers()
+    first.secret = deploy(bot_api, first.url, bot_id="bot-a")
+    second.secret = deploy(bot_api, second.url, bot_id="bot-b")
+    handoff(bot_api, agent, conversation_id="a-1", replies=(), bot_id="bot-a")
+    handoff(bot_api, agent, conversation_id="b-1", replies=("hello b",), bot_id="bot-b")
+    assert {e["botId"] for e in first.wait_for(2)} == {"bot-a"}
+    assert {e["botId"] for e in second.wait_for(3)} == {"bot-b"}
 
 
 def _state(bot_id: str):

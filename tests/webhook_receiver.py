@@ -54,6 +54,8 @@ class Receiver:
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    verify = staticmethod(verify)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/desk"
@@ -126,6 +128,20 @@ def receiver():
     receiver = Receiver().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def more_receivers():
+    """Start more receivers: more_receivers() → a started Receiver, stopped after the test."""
+    started: list[Receiver] = []
+
+    def start() -> Receiver:
+        started.append(Receiver().start())
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.stop()
 
 
 @pytest.fixture

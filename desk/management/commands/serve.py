@@ -27,7 +27,9 @@ class Command(BaseCommand):
             if queued := sweep():
                 self.stdout.write(f"Webhook delivery re-queued for {queued} bot(s)")
         except DatabaseError as exc:
-            raise CommandError(f"The database is not ready ({exc}). Run `manage.py migrate`.")
+            raise CommandError(
+                f"The database is not ready ({exc}). Run `manage.py migrate`."
+            ) from exc
         worker = None
         if settings.DESK_EMBEDDED_WORKER:
             from bots.worker import EmbeddedWorker
