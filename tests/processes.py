@@ -249,3 +249,53 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class AgentSocket:
+    """An agent's tab as the server sees it: the /ws/desk/ websocket, opened with the
+    session cookie and the page's Origin, reading the HTML fragments pushed to it."""
+
+    def __init__(self, server: DeskServer, session_id: str, query: str) -> None:
+        from websockets.sync.client import connect
+
+        self.frames: list[str] = []
+        self.ws = connect(
+            f"{server.ws_url}/ws/desk/?{query}",
+            origin=server.url,
+            additional_headers={"Cookie": f"sessionid={session_id}"},
+            open_timeout=10,
+        )
+        self.ws.__enter__()  # websockets 17.1+ wants its context; AgentSocket is that context
+
+    def send(self, frame: dict) -> None:
+        self.ws.send(json.dumps(frame))
+
+    def wait_for(self, text: str, timeout: float = 10) -> str:
+        """The first frame (seen before or arriving within `timeout`) that contains `text`."""
+        from websockets.exceptions import ConnectionClosed
+
+        for frame in self.frames:
+            if text in frame:
+                return frame
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = self.ws.recv(timeout=left)
+            except TimeoutError:
+                break
+            except ConnectionClosed as exc:
+                raise AssertionError(f"the websocket closed while waiting for {text!r}") from exc
+            frame = frame if isinstance(frame, str) else frame.decode()
+            self.frames.append(frame)
+            if text in frame:
+                return frame
+        raise AssertionError(f"no frame with {text!r} within {timeout}s")
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> AgentSocket:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

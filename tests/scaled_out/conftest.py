@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 from processes import (
+    AgentSocket,
     BotSide,
     DeskProcess,
     DeskServer,
+    WebhookReceiver,
     create_agents,
     desk_env,
+    log_in,
     manage,
 )
 
@@ -74,13 +77,29 @@ def admin_sql(sql: str) -> None:
 class Cluster:
     """Everything a scaled-out test talks to."""
 
-    def __init__(self, *, env, database_url, a, b, worker, bot, agent) -> None:
+    def __init__(self, *, env, database_url, a, b, worker, bot, webhook, agent) -> None:
         self.env, self.database_url = env, database_url
         self.a: DeskServer = a
         self.b: DeskServer = b
         self.worker: DeskProcess = worker
         self.bot: BotSide = bot
+        self.webhook: WebhookReceiver = webhook  # the bot's webhook endpoint
         self.agent = agent  # (username, password, first, last)
+        self._session_id: str | None = None
+
+    @property
+    def session_id(self) -> str:
+        """The agent's session cookie, from logging in once on A (sessions live in the
+        database, so it opens pages and websockets on every server)."""
+        if self._session_id is None:
+            username, password, *_ = self.agent
+            client = log_in(self.a.url, username, password)
+            self._session_id = client.cookies["sessionid"]
+            client.close()
+        return self._session_id
+
+    def agent_socket(self, server: DeskServer, query: str) -> AgentSocket:
+        return AgentSocket(server, self.session_id, query)
 
     def sql(self, query: str, *params) -> list[tuple]:
         """Read the database directly: the truth about what was stored."""
@@ -115,6 +134,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         DESK_VAR_DIR=str(var),
     )
     processes: list[DeskProcess] = []
+    webhook = WebhookReceiver()
     try:
         manage(env, "migrate", "--noinput")
         username, password, first, last = AGENT
@@ -132,15 +152,16 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             process.start()
         bot = BotSide(a.url, key, BOT_ID)
         bot.deploy(
-            name="Scaled Bot", agentAssignedMessage=AGENT_ASSIGNED,
+            name="Scaled Bot", webhookUrl=webhook.url, agentAssignedMessage=AGENT_ASSIGNED,
             sessionEndedMessage=SESSION_ENDED,
         )
         manage(env, "connect_bot", BOT_ID)
         yield Cluster(env=env, database_url=database_url, a=a, b=b, worker=worker, bot=bot,
-                      agent=AGENT)
+                      webhook=webhook, agent=AGENT)
     finally:
         for process in processes:
             process.stop()
+        webhook.close()
         if keep := os.environ.get("DESK_KEEP_LOGS"):
             shutil.copytree(var, Path(keep) / var.name, dirs_exist_ok=True)
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,13 +12,51 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import pytest
-from processes import log_in
+from processes import log_in, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def conversation() -> str:
     return f"conv-{uuid.uuid4().hex[:10]}"
+
+
+def test_an_escalation_on_a_reaches_an_agent_websocket_on_b(cluster):
+    title = f"Escalated on A, seen on B {uuid.uuid4().hex[:6]}"
+    with cluster.agent_socket(cluster.b, "inbox=1") as inbox_on_b:
+        status, _ = cluster.bot.start_hitl(
+            base_url=cluster.a.url, conversationId=conversation(), title=title
+        )
+        assert status == 201
+        row = inbox_on_b.wait_for(title)
+    assert "pending" in row
+
+
+def test_an_agent_reply_on_b_reaches_the_bots_webhook_once(cluster):
+    conversation_id = conversation()
+    status, ticket = cluster.bot.start_hitl(
+        base_url=cluster.a.url, conversationId=conversation_id, title="Reply from B"
+    )
+    assert status == 201
+    number = ticket["number"]
+    reply = f"Hello from server B {uuid.uuid4().hex[:6]}"
+    with cluster.agent_socket(cluster.b, f"ticket={number}&after=0") as ticket_on_b:
+        ticket_on_b.send({"action": "reply", "ticket": number, "text": reply})
+        ticket_on_b.wait_for(reply)  # stored, and pushed back to the tab
+
+    def delivered():
+        events = cluster.webhook.events(conversation_id)
+        return [e for e in events if e.get("type") == "agentMessage"] or None
+
+    wait_for(delivered, timeout=20, what="the agentMessage webhook")
+    time.sleep(1.5)  # room for a duplicate to show up, if the workers sent one
+    events = cluster.webhook.events(conversation_id)
+    messages = [e for e in events if e["type"] == "agentMessage"]
+    assert [e["text"] for e in messages] == [reply]
+    assert len({e["id"] for e in events}) == len(events), "an event was delivered twice"
+    # Replying to a pending ticket claimed it first: the bot heard that, in order.
+    assert [e["type"] for e in events] == ["hitlAssigned", "agentMessage"]
+    assert events[0]["message"] == "You're now talking to Maya Lopez."
 
 
 def test_concurrent_start_hitl_across_both_processes_makes_one_ticket(cluster):
@@ -59,61 +97,84 @@ def test_a_ticket_escalated_on_a_shows_in_the_inbox_on_b(cluster):
 
 
 def test_killing_a_server_loses_no_stored_message_and_the_other_keeps_serving(cluster):
-    """Escalations pour into A; A is SIGKILLed mid-stream. Every one A acknowledged is
-    stored whole (ticket and transcript), none is half-stored, and B goes on serving."""
+    """The bot pours messages and escalations into A; A is SIGKILLed mid-stream. Everything
+    A acknowledged is stored (an escalation whole, with its transcript; a message once),
+    and B goes on serving, down to the agent's websocket that was open on it."""
     prefix = f"kill-{uuid.uuid4().hex[:6]}"
+    chat = f"{prefix}-chat"
+    status, ticket = cluster.bot.start_hitl(base_url=cluster.b.url, conversationId=chat)
+    assert status == 201
     history = [{"role": "user", "text": f"line {n}"} for n in range(3)]
-    acknowledged: list[str] = []
+    acknowledged: dict[str, list[str]] = {"messages": [], "escalations": []}
     lock = threading.Lock()
 
-    def escalate(i: int) -> None:
-        conversation_id = f"{prefix}-{i}"
+    def send(i: int) -> None:
         try:
-            status, _ = cluster.bot.start_hitl(
-                base_url=cluster.a.url, conversationId=conversation_id,
-                title=f"Before the crash {i}", messageHistory=history,
-            )
+            if i % 2:
+                kind, key = "escalations", f"{prefix}-{i}"
+                status, _ = cluster.bot.start_hitl(
+                    base_url=cluster.a.url, conversationId=key, title=f"Before the crash {i}",
+                    messageHistory=history,
+                )
+                ok = status == 201
+            else:
+                kind, key = "messages", f"{prefix}-m{i}"
+                status, _ = cluster.bot.call(
+                    "POST", f"/conversations/{chat}/messages",
+                    {"text": f"message {i}", "messageId": key}, base_url=cluster.a.url,
+                )
+                ok = status == 202
         except OSError:  # the connection died with the process
             return
-        if status == 201:
+        if ok:
             with lock:
-                acknowledged.append(conversation_id)
+                acknowledged[kind].append(key)
 
-    try:
-        with ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(escalate, i) for i in range(120)]
-            deadline = time.monotonic() + 30
-            while len(acknowledged) < 10 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            cluster.a.kill()
-            for future in futures:
-                future.result()
-        assert len(acknowledged) >= 10
+    with cluster.agent_socket(cluster.b, f"ticket={ticket['number']}&after=0") as agent_on_b:
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                futures = [pool.submit(send, i) for i in range(160)]
+                deadline = time.monotonic() + 30
+                while min(map(len, acknowledged.values())) < 5 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                cluster.a.kill()
+                for future in futures:
+                    future.result()
+            assert min(map(len, acknowledged.values())) >= 5, acknowledged
 
-        stored = dict(cluster.sql(
-            "SELECT t.conversation_id, count(m.id) FROM desk_ticket t "
-            "LEFT JOIN desk_message m ON m.ticket_id = t.id "
-            "WHERE t.conversation_id LIKE %s GROUP BY t.conversation_id",
-            f"{prefix}-%",
-        ))
-        missing = [c for c in acknowledged if c not in stored]
-        assert not missing, f"acknowledged by A but not stored: {missing}"
-        # A ticket is stored with its whole transcript or not at all.
-        assert all(count == len(history) for count in stored.values()), stored
+            stored_messages = {row[0] for row in cluster.sql(
+                "SELECT external_id FROM desk_message WHERE ticket_id = "
+                "(SELECT id FROM desk_ticket WHERE conversation_id = %s)", chat,
+            )}
+            lost = [key for key in acknowledged["messages"] if key not in stored_messages]
+            assert not lost, f"messages acknowledged by A but not stored: {lost}"
+            stored_tickets = dict(cluster.sql(
+                "SELECT t.conversation_id, count(m.id) FROM desk_ticket t "
+                "LEFT JOIN desk_message m ON m.ticket_id = t.id "
+                "WHERE t.conversation_id LIKE %s AND t.conversation_id != %s "
+                "GROUP BY t.conversation_id",
+                f"{prefix}-%", chat,
+            ))
+            lost = [key for key in acknowledged["escalations"] if key not in stored_tickets]
+            assert not lost, f"escalations acknowledged by A but not stored: {lost}"
+            # A ticket is stored with its whole transcript or not at all.
+            assert all(n == len(history) for n in stored_tickets.values()), stored_tickets
 
-        # B never noticed: it takes a new escalation and shows A's last ones.
-        status, _ = cluster.bot.start_hitl(
-            base_url=cluster.b.url, conversationId=f"{prefix}-after", title="After the crash"
-        )
-        assert status == 201
-        username, password, *_ = cluster.agent
-        with closing(log_in(cluster.b.url, username, password)) as agent_on_b:
-            page = agent_on_b.get("/")
-        assert page.status_code == 200 and "Before the crash" in page.text
-    finally:
-        cluster.ensure_running()
+            # B never noticed: the agent's socket on it still hears the bot, through B.
+            status, _ = cluster.bot.call(
+                "POST", f"/conversations/{chat}/messages", {"text": "after the crash"},
+                base_url=cluster.b.url,
+            )
+            assert status == 202
+            agent_on_b.wait_for("after the crash")
+            status, _ = cluster.bot.start_hitl(
+                base_url=cluster.b.url, conversationId=f"{prefix}-after", title="After the crash"
+            )
+            assert status == 201
+        finally:
+            cluster.ensure_running()
     # A, restarted, serves the same data.
     status, body = cluster.bot.start_hitl(
-        base_url=cluster.a.url, conversationId=acknowledged[0], title="again"
+        base_url=cluster.a.url, conversationId=acknowledged["escalations"][0]
     )
     assert status == 200, body
