@@ -53,6 +53,7 @@ def test_it_closes_on_time_with_no_request_arriving(bot_api, impatient_bot, work
     assert event["conversationId"] == "conv-1"
 
 
+@pytest.mark.concurrency
 def test_it_fires_exactly_once_across_several_workers(bot_api, impatient_bot, worker):
     others = [EmbeddedWorker(interval=0.01).start() for _ in range(3)]
     try:

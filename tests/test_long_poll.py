@@ -5,6 +5,7 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import AsyncClient
 
 from bots import wakeups
@@ -15,6 +16,14 @@ from desk import services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENTS = "/api/v1/bots/support-bot/events"
+
+
+@pytest.fixture(autouse=True)
+async def close_the_shared_threads_connection():
+    """AsyncClient runs the API key check on asgiref's shared thread; the test client
+    does not close that thread's connection as a server would, so close it here."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 class Poller:

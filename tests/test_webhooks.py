@@ -114,6 +114,7 @@ def test_with_an_invalid_secret_the_signature_check_fails(bot_api, agent, receiv
     assert not receiver.verify(secret, stale, first.body)
 
 
+@pytest.mark.concurrency
 def test_two_workers_never_send_the_same_event_at_once(bot_api, agent, receiver, worker):
     receiver.secret = deploy(bot_api, receiver.url)
     receiver.delay = 0.05
