@@ -184,3 +184,34 @@ async def test_waiting_polls_hold_no_thread(api_key, connected_bot):
     for response in await asyncio.gather(*waiting):
         assert response["status"] == 200
         assert json.loads(response["body"]) == {"events": [], "cursor": 0}
+
+
+def _redis_url() -> str | None:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return "redis://127.0.0.1:6379/15"
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(_redis_url() is None, reason="no Redis on 127.0.0.1:6379")
+async def test_with_redis_an_event_from_another_process_wakes_it(
+    poller, ticket, agent, settings, monkeypatch, connected_bot
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [_redis_url()]}}
+    }
+    settings.DESK_LONG_POLL_RECHECK_SECONDS = 30
+    # Another process: no in-process wake-up reaches this poll, only the channel layer.
+    monkeypatch.setattr("bots.wakeups.fire", lambda key: None)
+    poll = asyncio.create_task(poller.get(EVENTS, {"after": 0, "wait": 20}))
+    await _listening(bot_events_key(connected_bot.pk))
+    await asyncio.sleep(0.3)  # the poll joins its channel-layer group
+    claimed_at = time.monotonic()
+    await sync_to_async(services.ticket_claim)(ticket_id=ticket.pk, agent=agent)
+    r = await asyncio.wait_for(poll, timeout=5)
+    assert time.monotonic() - claimed_at < 2
+    assert [e["type"] for e in r.json()["events"]] == ["hitlAssigned"]
