@@ -139,6 +139,12 @@ def open_page(browser, desk):
         context.close()
 
 
+@pytest.fixture(scope="session")
+def sign_in():
+    """sign_in(page, username): log a page in through the login form (for module fixtures)."""
+    return log_in
+
+
 def log_in(page, username: str) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)

@@ -61,6 +61,36 @@ def tickets(desk) -> list[dict]:
     return made
 
 
+@pytest.fixture(scope="module")
+def worked_ticket(browser, desk, tickets, sign_in) -> str:
+    """The urgent ticket, claimed by Maya, mid-conversation: its page path."""
+    context = browser.new_context(base_url=desk.url)
+    page = context.new_page()
+    sign_in(page, "maya")
+    page.get_by_role("link", name="Refund for a double charge").click()
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.locator("#assignee-name")).to_have_text("Maya Lopez")
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Hi Jordan, I'm Maya. I can see both charges; I'm refunding the second one now.")
+    composer.press("Enter")
+    expect(page.locator("#message-list")).to_contain_text("refunding the second one")
+    status, body = desk.bot.call(
+        "POST", "/conversations/shot-1/messages",
+        {"text": "Thank you! How long until it shows on my card?"},
+    )
+    assert status == 202, body
+    expect(page.locator("#message-list")).to_contain_text("How long until")
+    page.get_by_label("Internal note").check()
+    composer.fill("Refund issued in Stripe: re_3Px8 (duplicate of ch_3Px7).")
+    composer.press("Enter")
+    expect(page.locator("#message-list")).to_contain_text("Refund issued in Stripe")
+    page.get_by_label("Reply to customer").check()
+    path = page.url.removeprefix(desk.url)
+    context.close()
+    return path
+
+
 def shoot(page, path: Path) -> None:
     page.wait_for_load_state("networkidle")
     page.screenshot(path=path)
@@ -68,10 +98,19 @@ def shoot(page, path: Path) -> None:
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_screenshot_of_the_inbox(open_page, tickets, shots_dir, scheme):
+def test_screenshot_of_the_inbox(open_page, tickets, worked_ticket, shots_dir, scheme):
     page = open_page("maya", color_scheme=scheme, viewport=VIEWPORT)
     expect(page.get_by_text("Refund for a double charge")).to_be_visible()
     shoot(page, shots_dir / f"inbox-{scheme}.png")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_screenshot_of_a_ticket(open_page, worked_ticket, shots_dir, scheme):
+    page = open_page("maya", color_scheme=scheme, viewport=VIEWPORT)
+    page.goto(worked_ticket)
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    expect(page.locator("#message-list")).to_contain_text("Refund issued in Stripe")
+    shoot(page, shots_dir / f"ticket-{scheme}.png")
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
