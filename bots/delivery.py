@@ -129,12 +129,10 @@ class Outcome:
     error: str = ""
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+def post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     """One POST with a hard timeout; any 2xx is success, anything else a failure."""
-    timeout = settings.DESK_WEBHOOK_TIMEOUT_SECONDS
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(url, content=body, headers=headers)
+        response = client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return Outcome(False, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
     if 200 <= response.status_code < 300:
@@ -183,6 +181,13 @@ def _pending(bot_pk: int) -> bool:
 
 def _drain(bot_pk: int, owner: str) -> bool:
     """Send events while they succeed. False when one failed (a retry is scheduled)."""
+    timeout = settings.DESK_WEBHOOK_TIMEOUT_SECONDS
+    # One client per run, so a backlog goes out over one kept-alive connection.
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        return _drain_with(client, bot_pk, owner)
+
+
+def _drain_with(client: httpx.Client, bot_pk: int, owner: str) -> bool:
     while True:
         bot = Bot.objects.filter(pk=bot_pk).first()
         state = WebhookState.objects.filter(bot_id=bot_pk).first()
@@ -201,7 +206,7 @@ def _drain(bot_pk: int, owner: str) -> bool:
                 return True
             attempt = state.attempts + 1
             body, headers = request_for(event, bot.webhook_secret, attempt=attempt)
-            outcome = post(bot.webhook_url, body, headers)
+            outcome = post(client, bot.webhook_url, body, headers)
             now = timezone.now()
             if outcome.ok:
                 WebhookState.objects.filter(bot_id=bot_pk, lease_owner=owner).update(
