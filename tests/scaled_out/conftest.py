@@ -1,6 +1,6 @@
 """Desk scaled out for real: two server processes and a delivery worker on PostgreSQL and Redis.
 
-One set of processes for the whole directory (they take a few seconds to start):
+One set of processes per test module (they take a few seconds to start):
 a fresh PostgreSQL database `desk_scaled_<pid>` (dropped afterwards), a Redis
 database number of its own (flushed before and after, nothing else touched),
 `manage.py migrate`, then servers A and B (`manage.py serve`, DESK_EMBEDDED_WORKER
@@ -30,8 +30,9 @@ from processes import (
 
 POSTGRES = os.environ.get("DESK_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# A Redis database number of this run's own, so a flush never touches anyone else's keys.
-REDIS_DB = 2 + os.getpid() % 14
+# A Redis database number of this run's own (1-14: 0 is everyone's default, and other
+# tests use 15), so a flush never touches anyone else's keys.
+REDIS_DB = 1 + os.getpid() % 14
 
 AGENT = ("maya", "maya-pw-7q2v!", "Maya", "Lopez")  # username, password, first, last
 BOT_ID = "scaled-bot"
@@ -115,7 +116,7 @@ class Cluster:
                 server.start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     require(postgres_answers(), f"PostgreSQL does not answer at {POSTGRES}")
     redis = redis_client()
