@@ -83,3 +83,12 @@ def bot_messages(request: HttpRequest, bot_id: str) -> HttpResponse:
         session_ended_message=request.POST.get("session_ended_message", ""),
     )
     return _bot_row(request, bot_id)
+
+
+@admin_required
+@require_POST
+def bot_webhook_retry(request: HttpRequest, bot_id: str) -> HttpResponse:
+    """Try the bot's waiting webhook events now instead of at the next backoff step."""
+    bot = get_object_or_404(Bot, bot_id=bot_id)
+    delivery.retry_now(bot)
+    return _bot_row(request, bot_id)

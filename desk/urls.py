@@ -24,6 +24,9 @@ urlpatterns = [
     path("settings/bots/", bot_views.deflecting_bots, name="deflecting-bots"),
     path("settings/bots/<str:bot_id>/connect/", bot_views.bot_connect, name="bot-connect"),
     path("settings/bots/<str:bot_id>/messages/", bot_views.bot_messages, name="bot-messages"),
+    path(
+        "settings/bots/<str:bot_id>/retry/", bot_views.bot_webhook_retry, name="bot-webhook-retry"
+    ),
     path("api/v1/", api.urls),
     path("demo/", include("bots.demo.urls")),
     path("django-admin/", admin.site.urls),

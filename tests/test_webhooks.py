@@ -220,3 +220,26 @@ def test_a_delivery_cut_off_by_a_crash_resumes_when_desk_starts(
     finally:
         restarted.stop()
     assert [e["type"] for e in events] == ["hitlAssigned", "agentMessage", "hitlStopped"]
+
+
+def test_an_admin_can_retry_a_failing_webhook_now(
+    bot_api, agent, admin_client, receiver, worker, settings
+):
+    settings.DESK_WEBHOOK_RETRY_BASE_SECONDS = 3600  # left alone, the next try is an hour away
+    settings.DESK_WEBHOOK_RETRY_MAX_SECONDS = 3600
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.fail_next = 1
+    handoff(bot_api, agent, replies=())
+    _wait(lambda: _state("hook-bot").attempts == 1)
+    assert "Retry now" in admin_client.get("/settings/bots/").content.decode()
+
+    r = admin_client.post("/settings/bots/hook-bot/retry/", headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    events = receiver.wait_for(2)
+    assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
+
+
+def test_only_admins_can_retry(bot_api, agent_client, receiver, worker):
+    deploy(bot_api, receiver.url)
+    r = agent_client.post("/settings/bots/hook-bot/retry/")
+    assert r.status_code in (302, 403)
