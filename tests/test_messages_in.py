@@ -109,3 +109,9 @@ def test_it_is_in_the_openapi_document(client, db):
     assert "post" in paths["/api/v1/bots/{botId}/conversations/{conversationId}/messages"]
     assert "post" in paths["/api/v1/bots/{botId}/stopHitl"]
     assert "get" in paths["/api/v1/bots/{botId}/events"]
+
+
+def test_a_too_long_conversation_id_is_422(bot_api, open_ticket):
+    r = bot_api.post(URL.format("c" * 201), {"text": "hi"})
+    assert r.status_code == 422
+    assert "conversationId" in r.json()["fields"]
