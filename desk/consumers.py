@@ -16,6 +16,7 @@ Frames out: HTML fragments with hx-swap-oob, swapped by htmx's ws extension.
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404, QueryDict
@@ -29,6 +30,10 @@ from desk.selectors import InboxFilter
 logger = logging.getLogger(__name__)
 
 INBOX_PAGE_SIZE = 25
+
+# Group messages whose handlers never touch the database (an inbox row does only for a
+# tab with a search; see `needs_database`).
+_NO_DATABASE = frozenset({"ticket.changed", "ticket.message", "ticket.typing", "ticket.presence"})
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -123,6 +128,25 @@ class DeskConsumer(AsyncWebsocketConsumer):
             )
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels closes stale database connections before every handler, with a hop
+        onto the one thread that runs every sync view. A broadcast reaches every open tab
+        at once, so that is a thousand hops queued behind the requests; handlers that read
+        no database skip it (those that do go through `database_sync_to_async`, which
+        closes stale connections itself)."""
+        if self.needs_database(message):
+            await super().dispatch(message)
+            return
+        await getattr(self, get_handler_name(message))(message)
+
+    def needs_database(self, message: dict) -> bool:
+        kind = message.get("type")
+        if kind in _NO_DATABASE:
+            return False
+        if kind == "inbox.ticket":
+            return self.inbox_filter is not None and self.inbox_filter.needs_search_check
+        return True
 
     # --- frames from the tab ---------------------------------------------------------
 
