@@ -139,7 +139,7 @@ if redis_url := envsecret("REDIS_URL"):
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "desk.channel_layer.DeskInMemoryChannelLayer",
             "CONFIG": {"capacity": 1500, "expiry": 30},
         }
     }

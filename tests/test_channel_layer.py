@@ -1,0 +1,45 @@
+"""The in-memory channel layer of a single Desk process (desk.channel_layer)."""
+
+import pytest
+from channels.exceptions import ChannelFull
+
+from desk.channel_layer import DeskInMemoryChannelLayer
+
+
+async def test_a_group_message_reaches_every_member_in_order():
+    layer = DeskInMemoryChannelLayer()
+    tabs = [await layer.new_channel() for _ in range(3)]
+    for tab in tabs:
+        await layer.group_add("inbox", tab)
+    await layer.group_send("inbox", {"type": "inbox.ticket", "n": 1})
+    await layer.group_send("inbox", {"type": "inbox.ticket", "n": 2})
+    for tab in tabs:
+        assert (await layer.receive(tab))["n"] == 1
+        assert (await layer.receive(tab))["n"] == 2
+
+
+async def test_a_full_channel_misses_group_messages_but_the_others_get_them():
+    layer = DeskInMemoryChannelLayer(capacity=1)
+    slow, quick = await layer.new_channel(), await layer.new_channel()
+    for tab in (slow, quick):
+        await layer.group_add("inbox", tab)
+    await layer.group_send("inbox", {"type": "x", "n": 1})
+    assert (await layer.receive(quick))["n"] == 1
+    await layer.group_send("inbox", {"type": "x", "n": 2})
+    assert (await layer.receive(slow))["n"] == 1
+    assert (await layer.receive(quick))["n"] == 2
+    await layer.send(quick, {"type": "x"})
+    with pytest.raises(ChannelFull):
+        await layer.send(quick, {"type": "x"})
+
+
+async def test_expired_messages_are_swept_at_most_once_a_second():
+    layer = DeskInMemoryChannelLayer(expiry=0)  # every message has expired once queued
+    tab = await layer.new_channel()
+    await layer.group_add("inbox", tab)
+    await layer.group_send("inbox", {"type": "x"})  # sweeps first (nothing yet), then queues
+    layer._clean_expired()  # within the second: no sweep
+    assert tab in layer.groups["inbox"]
+    layer._cleaned_at -= 1.0
+    layer._clean_expired()  # the expired message takes its channel out of the group
+    assert tab not in layer.groups.get("inbox", {})
