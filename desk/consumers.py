@@ -192,8 +192,10 @@ class DeskConsumer(AsyncWebsocketConsumer):
             parts = [fragments.row_insert_html(event["row_html"])]
         else:
             parts = [fragments.row_gone_html(event["ticket_id"])]
-        parts.append(event["counts_html"])
-        parts.append(fragments.mine_count_html(event["assigned_counts"].get(str(self.agent.pk), 0)))
+        if "counts_html" in event:  # absent when no count changed (a new end-user message)
+            parts.append(event["counts_html"])
+            mine = event["assigned_counts"].get(str(self.agent.pk), 0)
+            parts.append(fragments.mine_count_html(mine))
         await self.send(text_data="".join(parts))
 
     async def ticket_changed(self, event: dict) -> None:

@@ -55,11 +55,10 @@ def inbox_context(
 
 
 def inbox_row_update(ticket_id: int) -> dict | None:
-    """Everything an inbox tab may need when one ticket changed, rendered once."""
+    """What an inbox tab needs to place one changed ticket's row, rendered once."""
     ticket = selectors.inbox_row(ticket_id)
     if ticket is None:
         return None
-    counts = selectors.inbox_counts()
     return {
         "ticket_id": ticket.pk,
         "facts": {
@@ -69,6 +68,13 @@ def inbox_row_update(ticket_id: int) -> dict | None:
             "assignee_id": ticket.assignee_id,
         },
         "row_html": render_to_string("desk/inbox.html#ticket-row", {"ticket": ticket}),
+    }
+
+
+def inbox_counts_update() -> dict:
+    """Every count of the side bar, rendered once, for the inbox tabs after a change."""
+    counts = selectors.inbox_counts()
+    return {
         "counts_html": render_to_string(
             "desk/inbox.html#counts-oob", {"count_items": count_items(counts)}
         ),

@@ -135,7 +135,8 @@ def start_hitl(
         if existing := _open_ticket(bot, conversation_id):
             return existing, False
         raise
-    realtime.announce_ticket_changed(ticket.pk)
+    # Nobody can be showing a ticket that did not exist: no details side bar to refresh.
+    realtime.announce_ticket_changed(ticket.pk, state=False)
     return ticket, True
 
 
@@ -188,7 +189,9 @@ def post_user_message(
             return Message.objects.get(ticket=ticket, external_id=external_id), False
         raise
     realtime.announce_message(ticket.pk, message.pk)
-    realtime.announce_ticket_changed(ticket.pk)
+    # Its row's preview and unread badge and the side bar's message count change; no
+    # status, priority or assignee does, so no count in the inbox does.
+    realtime.announce_ticket_changed(ticket.pk, counts=False)
     return message, True
 
 

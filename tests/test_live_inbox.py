@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from desk import services
+from desk import realtime, services
 from desk.asgi import application
 from desk.models import Message, Ticket
 
@@ -95,6 +95,9 @@ post_user_message = sync_to_async(services.post_user_message)
 
 async def ticket_for(bot, conversation_id="conv-1", **fields) -> Ticket:
     ticket, _ = await start_hitl(bot=bot, conversation_id=conversation_id, **fields)
+    # Announcements go out after the request returns: let this one go before the test
+    # opens its tabs, so they see only what the test does next.
+    await realtime.settled()
     return ticket
 
 
@@ -186,6 +189,42 @@ async def test_a_new_end_user_message_marks_the_row_unread_with_a_preview(agent,
     frame = await inbox.wait_for("Any news?")
     assert "unread" in frame and "1 new" in frame
     await inbox.close()
+
+
+async def test_a_new_end_user_message_moves_no_count_but_refreshes_the_message_count(
+    agent, connected_bot
+):
+    ticket = await ticket_for(connected_bot)
+    await claim(ticket_id=ticket.pk, agent=agent)
+    await reply(ticket_id=ticket.pk, agent=agent, text="Looking into it")
+    await realtime.settled()
+    inbox = await opened("/ws/desk/?inbox=1", agent)
+    tab = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)
+    await tab.drain()
+    await post_user_message(bot=connected_bot, conversation_id="conv-1", text="Any news?")
+    row = await inbox.wait_for("Any news?")
+    assert "unread" in row and "1 new" in row
+    assert "count-" not in row  # no count changed, none is sent
+    await tab.wait_for("Any news?")
+    details = await tab.find('id="ticket-details"')
+    assert "2 messages" in details
+    await inbox.close()
+    await tab.close()
+
+
+async def test_lines_posted_in_a_burst_reach_a_tab_once_each_in_order(agent, connected_bot):
+    ticket = await ticket_for(connected_bot)
+    tab = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)
+    await tab.drain()
+    sent = [
+        (await post_user_message(bot=connected_bot, conversation_id="conv-1", text=f"line {i}"))[
+            0
+        ].pk
+        for i in range(15)
+    ]
+    await tab.wait_for("line 14")
+    assert message_ids(tab.frames + await tab.drain()) == sent
+    await tab.close()
 
 
 async def test_a_filtered_inbox_drops_a_row_that_leaves_its_view(agent, other_agent, connected_bot):
