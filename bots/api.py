@@ -12,8 +12,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
 
 from bots import delivery, wakeups
 from bots import services as bot_services
@@ -36,6 +37,21 @@ from desk.exceptions import DeskError, NotFound
 from desk.models import Ticket
 
 
+class ApiKeyRateThrottle(AuthRateThrottle):
+    """Per API key: settings.DESK_API_RATE_LIMIT requests (e.g. "1200/m"); None is off.
+    Counted in the cache, so shared by every server process when Redis is configured."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.DESK_API_RATE_LIMIT
+        if not self.rate or getattr(request, "api_key", None) is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        return self.cache_format % {"scope": "api-key", "ident": request.api_key.pk}
+
+
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         key = bot_services.api_key_authenticate(token)
@@ -52,12 +68,15 @@ api = NinjaAPI(
         "relay the end user's messages and receive agent messages and session events."
     ),
     auth=ApiKeyAuth(),
+    throttle=[ApiKeyRateThrottle()],
     urls_namespace="api-v1",
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+ERRORS = {
+    401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut
+}
 CONFLICT = {409: ErrorOut}
 MAX_WAIT = 30
 BotId = Path(..., alias="botId", pattern=BOT_ID_PATTERN, description="The bot's own id.")
@@ -107,6 +126,16 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return error(request, 413, "too_large", "The request body is over the 1 MiB limit.")
 
 
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # ninja adds Retry-After to this response.
+    return error(
+        request, 429, "rate_limited",
+        f"Too many requests for this API key (limit {settings.DESK_API_RATE_LIMIT}). "
+        "Retry after the number of seconds in Retry-After.",
+    )
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
@@ -119,8 +148,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def bot_for_key(request: HttpRequest, bot_id: str) -> Bot:
-    """The bot this call is about, as the caller's key may see it; 404 otherwise."""
-    bot = Bot.objects.filter(bot_id=bot_id).first()
+    """The bot this call is about, as the caller's key may see it; 404 otherwise
+    (a key restricted to its own bots never learns that another bot exists)."""
+    bot = bot_services.bots_for_key(request.api_key).filter(bot_id=bot_id).first()
     if bot is None:
         raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
     return bot
@@ -296,8 +326,9 @@ def _in_pool(function):
     return sync_to_async(read, thread_sensitive=False)
 
 
-def _bot_pk(bot_id: str) -> int | None:
-    return Bot.objects.filter(bot_id=bot_id).values_list("pk", flat=True).first()
+def _bot_pk(api_key: ApiKey, bot_id: str) -> int | None:
+    bots = bot_services.bots_for_key(api_key)
+    return bots.filter(bot_id=bot_id).values_list("pk", flat=True).first()
 
 
 def _events_after(bot_pk: int, after: int, limit: int) -> list[dict]:
@@ -324,7 +355,7 @@ async def events(
     """The events after `after`, oldest first, at once if there are any; otherwise waits up
     to `wait` seconds (max 30) for the next and answers as soon as it is recorded, or
     with none. Pass the answer's `cursor` as `after` next time: each event comes once."""
-    bot_pk = await _in_pool(_bot_pk)(bot_id)
+    bot_pk = await _in_pool(_bot_pk)(request.api_key, bot_id)
     if bot_pk is None:
         raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
     loop = asyncio.get_running_loop()

@@ -39,6 +39,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    workspace_wide = models.BooleanField(
+        default=False,
+        help_text="Acts for every bot. Otherwise the key reaches only the bots it deployed.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -71,6 +75,9 @@ class Bot(models.Model):
     )
     deployed_with = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="bots"
+    )
+    api_keys = models.ManyToManyField(
+        ApiKey, blank=True, related_name="deployed_bots", help_text="The keys that deployed it."
     )
     first_deployed_at = models.DateTimeField()
     last_deployed_at = models.DateTimeField()

@@ -7,20 +7,27 @@ import secrets
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bots.models import API_KEY_PREFIX, ApiKey, Bot, hash_api_key
 from desk.exceptions import NotFound
 
 
-def api_key_create(*, name: str, created_by: AbstractBaseUser | None = None) -> tuple[ApiKey, str]:
-    """A new key. The plain key is returned once, here, and never stored."""
+def api_key_create(
+    *, name: str, created_by: AbstractBaseUser | None = None, workspace_wide: bool = False
+) -> tuple[ApiKey, str]:
+    """A new key. The plain key is returned once, here, and never stored.
+
+    By default a key reaches only the bots it deploys; a workspace-wide key (an explicit
+    admin choice) acts for every bot."""
     plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         name=name.strip() or "API key",
         prefix=plain[: len(API_KEY_PREFIX) + 6],
         key_hash=hash_api_key(plain),
         created_by=created_by,
+        workspace_wide=workspace_wide,
     )
     return key, plain
 
@@ -50,11 +57,20 @@ def api_key_authenticate(plain: str) -> ApiKey | None:
     return key
 
 
+def bots_for_key(api_key: ApiKey) -> QuerySet[Bot]:
+    """The bots an API key may read and act for."""
+    if api_key.workspace_wide:
+        return Bot.objects.all()
+    return Bot.objects.filter(api_keys=api_key)
+
+
 def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tuple[Bot, bool]:
     """Create or update a bot from its own deploy call. (bot, created).
 
     `fields` are model field names (name, webhook_url, agent_assigned_message, …);
-    the ones left out keep their current (or default) value.
+    the ones left out keep their current (or default) value. A key that is not
+    workspace-wide cannot take over a bot another key deployed: NotFound, as if the
+    bot did not exist.
     """
     now = timezone.now()
     for attempt in range(2):
@@ -62,6 +78,9 @@ def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tupl
             with transaction.atomic():
                 bot = Bot.objects.select_for_update().filter(bot_id=bot_id).first()
                 created = bot is None
+                if not created and api_key is not None and not api_key.workspace_wide:
+                    if not bot.api_keys.filter(pk=api_key.pk).exists():
+                        raise NotFound(f"No bot with id {bot_id!r} that this API key may use.")
                 if created:
                     bot = Bot(bot_id=bot_id, first_deployed_at=now)
                 for name, value in fields.items():
@@ -71,6 +90,8 @@ def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tupl
                 bot.last_deployed_at = now
                 bot.deployed_with = api_key
                 bot.save()
+                if api_key is not None:
+                    bot.api_keys.add(api_key)
                 return bot, created
         except IntegrityError:
             if attempt:  # a concurrent first deploy won; the retry updates it

@@ -29,10 +29,13 @@ def with_delivery_health(bot: Bot) -> Bot:
 
 @admin_required
 def api_keys(request: HttpRequest) -> HttpResponse:
-    context = {"keys": ApiKey.objects.select_related("created_by")}
+    keys = ApiKey.objects.select_related("created_by").annotate(bot_count=Count("deployed_bots"))
+    context = {"keys": keys}
     if request.method == "POST":
         key, plain = services.api_key_create(
-            name=request.POST.get("name", ""), created_by=request.user
+            name=request.POST.get("name", ""),
+            created_by=request.user,
+            workspace_wide=request.POST.get("workspace_wide") == "on",
         )
         # The key is shown in this one response and never again, so no redirect here.
         context["new_key"] = plain

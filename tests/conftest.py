@@ -31,15 +31,21 @@ def other_agent(db):
 
 
 @pytest.fixture
-def api_key(db) -> str:
-    """A plain API key (what a bot holds)."""
-    _, plain = api_key_create(name="test bot key")
-    return plain
+def api_key_pair(db):
+    """(ApiKey, plain key): a key restricted to the bots it deploys, the default."""
+    return api_key_create(name="test bot key")
 
 
 @pytest.fixture
-def deployed_bot(db):
-    bot, _ = bot_deploy(bot_id="support-bot", api_key=None, name="Support Bot")
+def api_key(api_key_pair) -> str:
+    """The plain API key (what a bot holds)."""
+    return api_key_pair[1]
+
+
+@pytest.fixture
+def deployed_bot(api_key_pair):
+    """A bot deployed with the `api_key` key, not yet enabled."""
+    bot, _ = bot_deploy(bot_id="support-bot", api_key=api_key_pair[0], name="Support Bot")
     return bot
 
 

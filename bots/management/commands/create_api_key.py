@@ -10,8 +10,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name", help="What the key is for, e.g. 'support-bot production'.")
+        parser.add_argument(
+            "--workspace-wide",
+            action="store_true",
+            help="Let the key act for every bot (default: only the bots it deploys).",
+        )
 
-    def handle(self, *args, name: str, **options) -> None:
-        key, plain = api_key_create(name=name)
+    def handle(self, *args, name: str, workspace_wide: bool, **options) -> None:
+        key, plain = api_key_create(name=name, workspace_wide=workspace_wide)
         self.stderr.write(f"Created API key {key.name!r} ({key.prefix}…). Store it now:")
         self.stdout.write(plain)

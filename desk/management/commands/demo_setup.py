@@ -18,7 +18,7 @@ from django.db import transaction
 
 from bots.demo.bot import BOT_NAME, HANDOFF_SETTINGS
 from bots.demo.models import DemoBotConfig
-from bots.models import Bot
+from bots.models import ApiKey, Bot, hash_api_key
 from bots.services import api_key_create, bot_deploy, bot_set_connected
 from desk.models import Ticket
 from desk.services import HistoryItem, start_hitl
@@ -74,7 +74,8 @@ class Command(BaseCommand):
 
     def _api_key(self, credentials: dict) -> None:
         if "api_key" not in credentials:
-            _, plain = api_key_create(name="demo")
+            # Workspace-wide, so a newcomer can try the API against any demo bot.
+            _, plain = api_key_create(name="demo", workspace_wide=True)
             credentials["api_key"] = plain
 
     def _sample_bot(self) -> None:
@@ -98,7 +99,7 @@ class Command(BaseCommand):
         if not Bot.objects.filter(bot_id=config.bot_id).exists():
             bot_deploy(
                 bot_id=config.bot_id,
-                api_key=None,
+                api_key=ApiKey.objects.filter(key_hash=hash_api_key(config.api_key)).first(),
                 name=BOT_NAME,
                 agent_assigned_message=HANDOFF_SETTINGS["agentAssignedMessage"],
                 session_ended_message=HANDOFF_SETTINGS["sessionEndedMessage"],
