@@ -81,7 +81,7 @@ def prepare(agent_count: int) -> dict:
     with transaction.atomic():
         users = agents(agent_count)
         sessions = [session_for(user) for user in users]
-        _, key = api_key_create(name="bench")
+        _, key = api_key_create(name="bench", workspace_wide=True)
         connected_bot()
     return {"sessions": sessions, "api_key": key, "bot_id": BOT_ID}
 
