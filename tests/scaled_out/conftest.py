@@ -1,11 +1,12 @@
-"""Desk scaled out for real: two server processes and a delivery worker on PostgreSQL and Redis.
+"""Desk scaled out for real: two server processes and two delivery workers on PostgreSQL and Redis.
 
 One set of processes per test module (they take a few seconds to start):
 a fresh PostgreSQL database `desk_scaled_<pid>` (dropped afterwards), a Redis
 database number of its own (flushed before and after, nothing else touched),
 `manage.py migrate`, then servers A and B (`manage.py serve`, DESK_EMBEDDED_WORKER
-off) and one `manage.py db_worker`. Outside CI the tests skip, saying why, when
-PostgreSQL or Redis does not answer; under CI (CI=true) that fails the run.
+off) and two `manage.py db_worker` processes competing for the one queue. Outside CI
+the tests skip, saying why, when PostgreSQL or Redis does not answer; under CI
+(CI=true) that fails the run.
 """
 
 from __future__ import annotations
@@ -78,11 +79,11 @@ def admin_sql(sql: str) -> None:
 class Cluster:
     """Everything a scaled-out test talks to."""
 
-    def __init__(self, *, env, database_url, a, b, worker, bot, webhook, agent) -> None:
+    def __init__(self, *, env, database_url, a, b, workers, bot, webhook, agent) -> None:
         self.env, self.database_url = env, database_url
         self.a: DeskServer = a
         self.b: DeskServer = b
-        self.worker: DeskProcess = worker
+        self.workers: list[DeskProcess] = workers
         self.bot: BotSide = bot
         self.webhook: WebhookReceiver = webhook  # the bot's webhook endpoint
         self.agent = agent  # (username, password, first, last)
@@ -142,13 +143,16 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         create_agents(env, {username: (password, first, last, False)})
         key = manage(env, "create_api_key", "scaled-out tests").strip()
         a, b = DeskServer("server-a", env, var), DeskServer("server-b", env, var)
-        worker = DeskProcess(
-            "worker",
-            ["db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
-             "--no-startup-delay"],
-            env, var,
-        )
-        processes = [a, b, worker]
+        workers = [
+            DeskProcess(
+                f"worker-{n}",
+                ["db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
+                 "--no-startup-delay", "--worker-id", f"scaled-{os.getpid()}-{n}"],
+                env, var,
+            )
+            for n in (1, 2)
+        ]
+        processes = [a, b, *workers]
         for process in processes:
             process.start()
         bot = BotSide(a.url, key, BOT_ID)
@@ -157,7 +161,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             sessionEndedMessage=SESSION_ENDED,
         )
         manage(env, "connect_bot", BOT_ID)
-        yield Cluster(env=env, database_url=database_url, a=a, b=b, worker=worker, bot=bot,
+        yield Cluster(env=env, database_url=database_url, a=a, b=b, workers=workers, bot=bot,
                       webhook=webhook, agent=AGENT)
     finally:
         for process in processes:
