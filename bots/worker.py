@@ -82,3 +82,23 @@ class EmbeddedWorker(Worker):
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+class WorkerPool:
+    """Several embedded workers, so one slow or hanging webhook receiver (held for up to
+    DESK_WEBHOOK_TIMEOUT_SECONDS per try) never holds up the other bots' deliveries."""
+
+    def __init__(self, size: int, *, interval: float | None = None) -> None:
+        self.workers = [EmbeddedWorker(interval=interval) for _ in range(max(1, size))]
+
+    def start(self) -> "WorkerPool":
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def stop(self, timeout: float = 15) -> None:
+        for worker in self.workers:
+            worker.running = False
+            worker._wake.set()
+        for worker in self.workers:
+            worker.stop(timeout)

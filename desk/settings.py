@@ -165,6 +165,8 @@ DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "1200/m") or None
 
 # Event delivery runs inside the server process unless separate workers are used.
 DESK_EMBEDDED_WORKER = envbool("DESK_EMBEDDED_WORKER", "true")
+# Tasks run side by side, so a hanging webhook receiver holds one thread, not delivery.
+DESK_EMBEDDED_WORKER_THREADS = envint("DESK_EMBEDDED_WORKER_THREADS", 4)
 # How often an idle worker looks for due tasks (the embedded one is also woken at once).
 DESK_WORKER_INTERVAL_SECONDS = envint("DESK_WORKER_INTERVAL_SECONDS", 1)
 

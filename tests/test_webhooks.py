@@ -141,6 +141,31 @@ def test_a_hanging_receiver_times_out_and_is_retried(bot_api, agent, receiver, w
     assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
 
 
+def test_a_hanging_receiver_never_holds_up_another_bots_deliveries(
+    bot_api, agent, fast_retries, more_receivers, settings
+):
+    from bots.worker import WorkerPool
+
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 3
+    hanging, healthy = more_receivers(), more_receivers()
+    hanging.secret = deploy(bot_api, hanging.url, bot_id="bot-slow")
+    healthy.secret = deploy(bot_api, healthy.url, bot_id="bot-fine")
+    hanging.delay = 5.0
+    pool = WorkerPool(2, interval=0.05).start()
+    try:
+        handoff(bot_api, agent, conversation_id="slow-1", replies=(), bot_id="bot-slow")
+        time.sleep(0.3)  # the slow bot's delivery is now hanging on one worker
+        started = time.monotonic()
+        handoff(bot_api, agent, conversation_id="fine-1", replies=("hi",), bot_id="bot-fine")
+        events = healthy.wait_for(3, timeout=2.5)
+        assert time.monotonic() - started < 2.5
+        assert [e["type"] for e in events] == ["hitlAssigned", "agentMessage", "hitlStopped"]
+        assert hanging.events == []
+    finally:
+        hanging.delay = 0
+        pool.stop()
+
+
 def test_events_queued_without_a_worker_go_out_when_one_starts(
     bot_api, agent, receiver, fast_retries
 ):

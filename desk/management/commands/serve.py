@@ -32,10 +32,13 @@ class Command(BaseCommand):
             ) from exc
         worker = None
         if settings.DESK_EMBEDDED_WORKER:
-            from bots.worker import EmbeddedWorker
+            from bots.worker import WorkerPool
 
-            worker = EmbeddedWorker().start()
-            self.stdout.write("Task worker: embedded (webhooks and timeouts run in this process)")
+            size = settings.DESK_EMBEDDED_WORKER_THREADS
+            worker = WorkerPool(size).start()
+            self.stdout.write(
+                f"Task worker: embedded, {size} threads (webhooks and timeouts run in this process)"
+            )
         else:
             self.stdout.write("Task worker: external (run `manage.py db_worker`)")
         self.stdout.write(f"Desk is serving on http://{host}:{port}/ (Ctrl+C to stop)")
