@@ -333,6 +333,8 @@ def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Me
         created_at=timezone.now(),
     )
     realtime.announce_message(ticket.pk, message.pk)
+    # The details side bar counts notes; the inbox row and counts do not change.
+    realtime.announce_ticket_changed(ticket.pk, counts=False)
     return message
 
 

@@ -43,3 +43,33 @@ async def test_expired_messages_are_swept_at_most_once_a_second():
     layer._cleaned_at -= 1.0
     layer._clean_expired()  # the expired message takes its channel out of the group
     assert tab not in layer.groups.get("inbox", {})
+
+
+async def test_a_send_from_another_threads_loop_wakes_the_receiver_at_once():
+    """The embedded worker announces from its own thread and loop; the waiting consumer
+    (on the server's loop) must get the message at once, not whenever its loop next wakes."""
+    import asyncio
+    import threading
+    import time
+
+    from asgiref.sync import async_to_sync
+
+    layer = DeskInMemoryChannelLayer()
+    channel = await layer.new_channel()
+    await layer.group_add("g", channel)
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0.05)  # the receiver is now waiting on this loop
+
+    sent_at = {}
+
+    def worker_thread() -> None:
+        sent_at["t"] = time.monotonic()
+        async_to_sync(layer.group_send)("g", {"type": "hello"})
+
+    thread = threading.Thread(target=worker_thread)
+    thread.start()
+    message = await asyncio.wait_for(receiving, timeout=2)
+    took = time.monotonic() - sent_at["t"]
+    await asyncio.get_running_loop().run_in_executor(None, thread.join)
+    assert message == {"type": "hello"}
+    assert took < 0.5

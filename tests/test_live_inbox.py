@@ -288,6 +288,7 @@ async def test_a_note_is_shown_as_internal(agent, other_agent, connected_bot):
     await maya.send(action="note", ticket=ticket.pk, text="VIP customer")
     frame = await sam.wait_for("VIP customer")
     assert "msg-note" in frame and "internal note" in frame
+    assert "1 note" in await sam.wait_for("1 note")  # the details count it too
     await maya.close()
     await sam.close()
 
