@@ -161,7 +161,7 @@ TASKS = {
 }
 
 # Requests per API key to the bot API, as "N/s", "N/m" or "N/h"; empty turns it off.
-DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "1200/m") or None
+DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "6000/m") or None
 
 # Event delivery runs inside the server process unless separate workers are used.
 DESK_EMBEDDED_WORKER = envbool("DESK_EMBEDDED_WORKER", "true")
