@@ -1,6 +1,6 @@
 """Desk as several processes on PostgreSQL and Redis: what one process accepts, all serve.
 
-Servers A and B and a delivery worker share one database and one Redis (see conftest).
+Servers A and B and two delivery workers share one database and one Redis (see conftest).
 """
 
 from __future__ import annotations
