@@ -152,7 +152,8 @@ class Message(models.Model):
     author_name = models.CharField(max_length=200, blank=True)
     text = models.TextField()
     created_at = models.DateTimeField()
-    external_id = models.CharField(
+    # NULL, not "": a message without the sender's id is outside the uniqueness rule.
+    external_id = models.CharField(  # noqa: DJ001
         max_length=200, null=True, blank=True, help_text="The sender's own id, to de-duplicate."
     )
 

@@ -1,4 +1,4 @@
-"""The cast every test can call on: an admin, two agents, API keys, a deployed and a connected bot."""
+"""The cast every test can call on: an admin, two agents, API keys, deployed and connected bots."""
 
 import json
 

@@ -2,19 +2,19 @@
 no 5xx, and every answer (status code, content type, body) is one the document promises."""
 
 import pytest
+import schemathesis
 from django.core.cache import cache
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
-
-import schemathesis
-from bots.services import api_key_create, bot_deploy, bot_set_connected
-from desk.services import start_hitl
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+
+from bots.services import api_key_create, bot_deploy, bot_set_connected
+from desk.services import start_hitl
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 CHECKS = [

@@ -43,7 +43,9 @@ def test_a_restricted_key_cannot_see_or_touch_another_keys_bot(connected_bot, ag
     ]
     assert [r.status_code for r in answers] == [404] * 6
     for response in answers:
-        assert "support-bot" in response.json()["message"] or response.json()["error"] == "not_found"
+        assert (
+            "support-bot" in response.json()["message"] or response.json()["error"] == "not_found"
+        )
     bot = Bot.objects.get()
     assert bot.name == "Support Bot" and bot.webhook_url == ""
     assert Ticket.objects.count() == 1 and Ticket.objects.get().is_open

@@ -33,7 +33,9 @@ def test_the_database_never_holds_the_key(admin_client):
 
 
 def test_htmx_create_swaps_the_key_panel(admin_client):
-    response = admin_client.post("/settings/api-keys/", {"name": "k"}, headers={"HX-Request": "true"})
+    response = admin_client.post(
+        "/settings/api-keys/", {"name": "k"}, headers={"HX-Request": "true"}
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="key-panel"')
     assert "<html" not in html
@@ -42,7 +44,9 @@ def test_htmx_create_swaps_the_key_panel(admin_client):
 def test_revoking_a_key_refuses_it_at_once(admin_client, bot_api, api_key):
     key = ApiKey.objects.get()
     assert bot_api.put("/api/v1/bots/b1", {}).status_code == 201
-    response = admin_client.post(f"/settings/api-keys/{key.pk}/revoke/", headers={"HX-Request": "true"})
+    response = admin_client.post(
+        f"/settings/api-keys/{key.pk}/revoke/", headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert f'id="key-{key.pk}"' in response.content.decode()
     assert "revoked" in response.content.decode()

@@ -27,7 +27,9 @@ def test_the_page_shows_open_tickets_per_bot(admin_client, connected_bot):
 def test_enabling_lets_the_bot_escalate(admin_client, bot_api, deployed_bot):
     body = {"conversationId": "c"}
     assert bot_api.post("/api/v1/bots/support-bot/startHitl", body).status_code == 403
-    response = admin_client.post("/settings/bots/support-bot/connect/", {"connected": "on"}, headers=HTMX)
+    response = admin_client.post(
+        "/settings/bots/support-bot/connect/", {"connected": "on"}, headers=HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<tr id="bot-support-bot"')
@@ -39,7 +41,10 @@ def test_disabling_refuses_new_escalations(admin_client, bot_api, connected_bot)
     response = admin_client.post("/settings/bots/support-bot/connect/")
     assert response.status_code == 302
     assert not Bot.objects.get().connected
-    assert bot_api.post("/api/v1/bots/support-bot/startHitl", {"conversationId": "c"}).status_code == 403
+    assert (
+        bot_api.post("/api/v1/bots/support-bot/startHitl", {"conversationId": "c"}).status_code
+        == 403
+    )
 
 
 def test_admins_edit_the_handoff_messages(admin_client, deployed_bot):
@@ -50,23 +55,34 @@ def test_admins_edit_the_handoff_messages(admin_client, deployed_bot):
     )
     assert response.status_code == 200
     bot = Bot.objects.get()
-    assert (bot.agent_assigned_message, bot.session_ended_message) == ("{agentName} joined.", "Bye!")
+    assert (bot.agent_assigned_message, bot.session_ended_message) == (
+        "{agentName} joined.",
+        "Bye!",
+    )
 
 
 def test_agents_get_403_on_the_page_and_its_actions(agent_client, deployed_bot):
     assert agent_client.get("/settings/bots/").status_code == 403
-    assert agent_client.post("/settings/bots/support-bot/connect/", {"connected": "on"}).status_code == 403
-    assert agent_client.post(
-        "/settings/bots/support-bot/messages/",
-        {"agent_assigned_message": "x", "session_ended_message": "y"},
-    ).status_code == 403
+    assert (
+        agent_client.post("/settings/bots/support-bot/connect/", {"connected": "on"}).status_code
+        == 403
+    )
+    assert (
+        agent_client.post(
+            "/settings/bots/support-bot/messages/",
+            {"agent_assigned_message": "x", "session_ended_message": "y"},
+        ).status_code
+        == 403
+    )
     bot = Bot.objects.get()
     assert not bot.connected
     assert bot.agent_assigned_message != "x"
 
 
 def test_an_unknown_bot_is_404(admin_client, db):
-    assert admin_client.post("/settings/bots/ghost/connect/", {"connected": "on"}).status_code == 404
+    assert (
+        admin_client.post("/settings/bots/ghost/connect/", {"connected": "on"}).status_code == 404
+    )
 
 
 def test_the_connect_bot_command(deployed_bot, capsys):

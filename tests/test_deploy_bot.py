@@ -19,7 +19,9 @@ def test_it_creates_the_bot_with_defaults(bot_api):
 
 
 def test_a_second_deploy_updates_and_keeps_the_rest(bot_api):
-    bot_api.put("/api/v1/bots/shop-bot", {"name": "Shop bot", "webhookUrl": "https://bot.example/hook"})
+    bot_api.put(
+        "/api/v1/bots/shop-bot", {"name": "Shop bot", "webhookUrl": "https://bot.example/hook"}
+    )
     secret = Bot.objects.get(bot_id="shop-bot").webhook_secret
     response = bot_api.put(
         "/api/v1/bots/shop-bot",

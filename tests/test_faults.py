@@ -23,8 +23,11 @@ def stored_message_ids(env) -> list[str]:
 
 
 def test_sigkill_during_a_burst_loses_no_acknowledged_message(tmp_path):
-    env = desk_env(SQLITE_PATH=str(tmp_path / "desk.sqlite3"), DESK_VAR_DIR=str(tmp_path),
-                   DESK_API_RATE_LIMIT="")
+    env = desk_env(
+        SQLITE_PATH=str(tmp_path / "desk.sqlite3"),
+        DESK_VAR_DIR=str(tmp_path),
+        DESK_API_RATE_LIMIT="",
+    )
     manage(env, "migrate", "--noinput")
     key = manage(env, "create_api_key", "fault test").strip().splitlines()[-1]
     server = DeskServer("desk", env, tmp_path)
@@ -47,8 +50,11 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_message(tmp_path):
                 with lock:
                     sent.append(message_id)
                 try:
-                    status, _ = bot.call("POST", "/conversations/c-1/messages",
-                                         {"text": f"message {message_id}", "messageId": message_id})
+                    status, _ = bot.call(
+                        "POST",
+                        "/conversations/c-1/messages",
+                        {"text": f"message {message_id}", "messageId": message_id},
+                    )
                 except OSError:
                     status = None  # the server died under this request
                 if status == 202:
@@ -76,8 +82,11 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_message(tmp_path):
         server.start()
         for message_id in sent:
             if message_id not in acknowledged:
-                status, _ = bot.call("POST", "/conversations/c-1/messages",
-                                     {"text": f"message {message_id}", "messageId": message_id})
+                status, _ = bot.call(
+                    "POST",
+                    "/conversations/c-1/messages",
+                    {"text": f"message {message_id}", "messageId": message_id},
+                )
                 assert status == 202
         stored = stored_message_ids(env)
         assert sorted(stored) == sorted(set(sent))

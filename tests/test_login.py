@@ -39,11 +39,15 @@ def test_other_users_are_not_locked_out_by_one_users_failures(client, agent, oth
 def test_a_success_resets_the_count(client, agent):
     for _ in range(4):
         client.post("/login/", {"username": "maya", "password": "wrong"})
-    assert client.post("/login/", {"username": "maya", "password": "pw-maya-123"}).status_code == 302
+    assert (
+        client.post("/login/", {"username": "maya", "password": "pw-maya-123"}).status_code == 302
+    )
     client.post("/logout/")
     for _ in range(4):
         client.post("/login/", {"username": "maya", "password": "wrong"})
-    assert client.post("/login/", {"username": "maya", "password": "pw-maya-123"}).status_code == 302
+    assert (
+        client.post("/login/", {"username": "maya", "password": "pw-maya-123"}).status_code == 302
+    )
 
 
 def test_the_deploy_checks_pass_with_production_settings(tmp_path):
@@ -56,7 +60,10 @@ def test_the_deploy_checks_pass_with_production_settings(tmp_path):
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -112,7 +112,9 @@ def test_it_needs_a_valid_key(bot_api, connected_bot):
         ({"title": "x" * 301}, "title"),
     ],
 )
-def test_a_bad_body_is_422_naming_the_field_and_creates_nothing(bot_api, connected_bot, body, field):
+def test_a_bad_body_is_422_naming_the_field_and_creates_nothing(
+    bot_api, connected_bot, body, field
+):
     response = start(bot_api, **body)
     assert response.status_code == 422
     assert field in response.json()["fields"]

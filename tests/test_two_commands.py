@@ -24,10 +24,16 @@ def free_port() -> int:
 
 def clean_copy(dest: Path) -> None:
     """The files a clone would have: tracked and not ignored, as in the work tree now."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -50,10 +56,18 @@ def test_make_run_serves_desk_with_demo_data_from_a_clean_copy(tmp_path):
     repo.mkdir()
     clean_copy(repo)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV"))
+    }
     log = open(tmp_path / "make-run.log", "w")
     process = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["make", "run", f"PORT={port}"],
+        cwd=repo,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
