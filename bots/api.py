@@ -4,12 +4,9 @@ Bots authenticate with `Authorization: Bearer <api key>`. Every error has one JS
 shape ({error, message, fields?}); the OpenAPI document is at /api/v1/openapi.json.
 """
 
-import asyncio
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -310,22 +307,6 @@ def stop_hitl(request: HttpRequest, payload: StopHitlIn, bot_id: str = BotId):
     return ticket_json(ticket)
 
 
-def _in_pool(function):
-    """Run a short database read on a pooled thread and hand the connection back.
-
-    A long-poll must not keep a thread or a connection while it waits, so its reads
-    do not use the request's own (thread-sensitive) thread.
-    """
-
-    def read(*args):
-        try:
-            return function(*args)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(read, thread_sensitive=False)
-
-
 def _bot_pk(api_key: ApiKey, bot_id: str) -> int | None:
     bots = bot_services.bots_for_key(api_key)
     return bots.filter(bot_id=bot_id).values_list("pk", flat=True).first()
@@ -355,23 +336,16 @@ async def events(
     """The events after `after`, oldest first, at once if there are any; otherwise waits up
     to `wait` seconds (max 30) for the next and answers as soon as it is recorded, or
     with none. Pass the answer's `cursor` as `after` next time: each event comes once."""
-    bot_pk = await _in_pool(_bot_pk)(request.api_key, bot_id)
+    bot_pk = await wakeups.pooled(_bot_pk)(request.api_key, bot_id)
     if bot_pk is None:
         raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    recheck = float(settings.DESK_LONG_POLL_RECHECK_SECONDS)
     key = bot_events_key(bot_pk)
-    async with wakeups.listen(key, group=key) as listener:
-        released = False
-        while True:
-            found = await _in_pool(_events_after)(bot_pk, after, limit)
-            remaining = deadline - loop.time()
-            if found or remaining <= 0:
-                break
-            if not released:
-                await wakeups.release_request_thread()
-                released = True
-            await listener.wait(min(remaining, recheck))
+    found = await wakeups.long_poll(
+        key,
+        lambda: wakeups.pooled(_events_after)(bot_pk, after, limit),
+        wait=wait,
+        recheck=float(settings.DESK_LONG_POLL_RECHECK_SECONDS),
+        group=key,
+    )
     cursor = found[-1]["cursor"] if found else after
     return {"events": found, "cursor": cursor}

@@ -15,7 +15,8 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -127,3 +128,43 @@ async def release_request_thread() -> None:
     executor = executors.pop(context, None)
     if executor is not None:
         executor.shutdown(wait=False)
+
+
+def pooled(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`function` as a short read on a pooled thread that hands its connection back, so
+    a long-poll holds neither a thread nor a database connection while it waits."""
+
+    def read(*args: Any) -> Any:
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(read, thread_sensitive=False)
+
+
+async def long_poll(
+    key: str,
+    read: Callable[[], Awaitable[Any]],
+    *,
+    wait: float,
+    recheck: float,
+    group: str | None = None,
+    found: Callable[[Any], bool] = bool,
+) -> Any:
+    """`await read()` at once; while `found(answer)` is false, sleep on `key` and read
+    again when woken, at least every `recheck` seconds, until `wait` is spent. The last
+    answer is returned."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    async with listen(key, group=group) as listener:
+        released = False
+        while True:
+            answer = await read()
+            remaining = deadline - loop.time()
+            if found(answer) or remaining <= 0:
+                return answer
+            if not released:
+                await release_request_thread()
+                released = True
+            await listener.wait(min(remaining, recheck))

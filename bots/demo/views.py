@@ -4,14 +4,12 @@ The page polls `lines` (an async long-poll, like Desk's own event long-poll) so 
 agent's replies and the handoff messages appear as soon as the webhook brings them.
 """
 
-import asyncio
 import json
 import logging
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import close_old_connections
 from django.http import (
     Http404,
     HttpRequest,
@@ -33,19 +31,6 @@ logger = logging.getLogger("bots.demo")
 MAX_TEXT = 4000
 MAX_WAIT = 25
 RECHECK_SECONDS = 2
-
-
-def _pooled(function):
-    """A short read on a pooled thread that hands its connection back (long-polls wait
-    without a thread or a connection of their own)."""
-
-    def read(*args):
-        try:
-            return function(*args)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(read, thread_sensitive=False)
 
 
 def _chat(chat_id) -> Chat:
@@ -133,20 +118,14 @@ async def lines(request: HttpRequest, chat_id) -> JsonResponse:
         wait = min(max(int(request.GET.get("wait", 0)), 0), MAX_WAIT)
     except ValueError:
         return _bad("after and wait are whole numbers.")
-    chat = await _pooled(_chat)(chat_id)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    async with wakeups.listen(bot.chat_key(chat.pk)) as listener:
-        released = False
-        while True:
-            found, handoff = await _pooled(_lines_after)(chat.pk, after)
-            remaining = deadline - loop.time()
-            if found or remaining <= 0:
-                break
-            if not released:
-                await wakeups.release_request_thread()
-                released = True
-            await listener.wait(min(remaining, RECHECK_SECONDS))
+    chat = await wakeups.pooled(_chat)(chat_id)
+    found, handoff = await wakeups.long_poll(
+        bot.chat_key(chat.pk),
+        lambda: wakeups.pooled(_lines_after)(chat.pk, after),
+        wait=wait,
+        recheck=RECHECK_SECONDS,
+        found=lambda answer: bool(answer[0]),
+    )
     cursor = found[-1]["id"] if found else after
     return JsonResponse({"lines": found, "cursor": cursor, "handoff": handoff})
 
