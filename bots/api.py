@@ -13,8 +13,8 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
-from bots import delivery, wakeups
 from bots import services as bot_services
+from bots import wakeups
 from bots.events import bot_events_key, event_as_json
 from bots.models import ApiKey, Bot, Event
 from bots.schemas import (
@@ -207,9 +207,7 @@ def deploy(request: HttpRequest, payload: DeployIn, bot_id: str = BotId):
         elif value is None:
             continue
         fields[DEPLOY_FIELDS[key]] = value
-    previous = Bot.objects.filter(bot_id=bot_id).values_list("webhook_url", flat=True).first()
     bot, created = bot_services.bot_deploy(bot_id=bot_id, api_key=request.api_key, **fields)
-    delivery.webhook_configured(bot, previous_url=previous or "")
     return Status(201 if created else 200, bot_json(bot))
 
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bots import delivery
 from bots.models import API_KEY_PREFIX, ApiKey, Bot, hash_api_key
 from desk.exceptions import NotFound
 
@@ -78,6 +79,7 @@ def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tupl
             with transaction.atomic():
                 bot = Bot.objects.select_for_update().filter(bot_id=bot_id).first()
                 created = bot is None
+                previous_url = "" if created else bot.webhook_url
                 if not created and api_key is not None and not api_key.workspace_wide:
                     if not bot.api_keys.filter(pk=api_key.pk).exists():
                         raise NotFound(f"No bot with id {bot_id!r} that this API key may use.")
@@ -92,6 +94,7 @@ def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tupl
                 bot.save()
                 if api_key is not None:
                     bot.api_keys.add(api_key)
+                delivery.webhook_configured(bot, previous_url=previous_url)
                 return bot, created
         except IntegrityError:
             if attempt:  # a concurrent first deploy won; the retry updates it
