@@ -33,7 +33,9 @@ INBOX_PAGE_SIZE = 25
 
 # Group messages whose handlers never touch the database (an inbox row does only for a
 # tab with a search; see `needs_database`).
-_NO_DATABASE = frozenset({"ticket.changed", "ticket.message", "ticket.typing", "ticket.presence"})
+_NO_DATABASE = frozenset(
+    {"inbox.counts", "ticket.changed", "ticket.message", "ticket.typing", "ticket.presence"}
+)
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -192,11 +194,14 @@ class DeskConsumer(AsyncWebsocketConsumer):
             parts = [fragments.row_insert_html(event["row_html"])]
         else:
             parts = [fragments.row_gone_html(event["ticket_id"])]
-        if "counts_html" in event:  # absent when no count changed (a new end-user message)
-            parts.append(event["counts_html"])
-            mine = event["assigned_counts"].get(str(self.agent.pk), 0)
-            parts.append(fragments.mine_count_html(mine))
         await self.send(text_data="".join(parts))
+
+    async def inbox_counts(self, event: dict) -> None:
+        """The side-bar counts, sent apart from the rows (see `realtime.CountsBroadcast`)."""
+        if self.inbox_filter is None:
+            return
+        mine = event["assigned_counts"].get(str(self.agent.pk), 0)
+        await self.send(text_data=event["counts_html"] + fragments.mine_count_html(mine))
 
     async def ticket_changed(self, event: dict) -> None:
         if event["ticket_id"] == self.ticket_id:

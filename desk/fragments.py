@@ -138,6 +138,15 @@ def ticket_state(ticket_id: int) -> dict:
     return {"ticket_id": ticket_id, "status": ticket.status, "html": html}
 
 
+def transcript_count_update(ticket_id: int) -> dict:
+    """Only the side bar's "N messages · N notes" after a new line, rendered once."""
+    html = render_to_string(
+        "desk/ticket.html#transcript-count",
+        {"ticket": selectors.transcript_counts(ticket_id), "tally_oob": True},
+    )
+    return {"ticket_id": ticket_id, "html": html}
+
+
 def message_html(message: Message) -> str:
     return render_to_string("desk/ticket.html#message-oob", {"message": message})
 

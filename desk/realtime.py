@@ -13,24 +13,44 @@ Rendering happens in the request, after its commit, on the thread that runs ever
 sync view: handing it to a thread of its own was measured slower (see docs/perf.md),
 so each announcement renders only what the change can have moved.
 
+The side-bar counts are the exception: they are a recount of the whole table, the same
+whatever changed, and a burst of changes needs only the last one. A change marks them
+dirty; one task per process on the server's event loop renders and broadcasts them at
+most every `COUNTS_INTERVAL` seconds, and once more after the last change of a burst
+(see `CountsBroadcast`). Where there is no server loop (a management command, the task
+worker's threads, a plain test) they are rendered and sent at once, as before.
+
 Groups:
-- "inbox": every open inbox tab; message type "inbox.ticket".
+- "inbox": every open inbox tab; message types "inbox.ticket" and "inbox.counts".
 - ticket_group(id): every tab showing that ticket; types "ticket.changed",
   "ticket.message", and the consumers' own "ticket.typing" and "ticket.presence".
 """
 
+import asyncio
+import contextvars
+import logging
+import math
+import os
+import weakref
 from dataclasses import dataclass, field
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
+logger = logging.getLogger(__name__)
+
 INBOX_GROUP = "inbox"
 
-# What of a changed ticket to re-render: its inbox row, the side-bar counts, and the
-# details side bar of the tabs showing it.
-ROW, COUNTS, STATE = "row", "counts", "state"
+# What of a changed ticket to re-render: its inbox row, the side-bar counts, the
+# details side bar of the tabs showing it, or only the transcript's message count in
+# that side bar (a new line moves nothing else there).
+ROW, COUNTS, STATE, TALLY = "row", "counts", "state", "tally"
+
+# Seconds between two broadcasts of the side-bar counts from one process.
+COUNTS_INTERVAL = 0.25
 
 
 def ticket_group(ticket_id: int) -> str:
@@ -70,16 +90,22 @@ def _once_on_commit(announcement: Announcement) -> None:
     def send() -> None:
         for group, message in render(announcement):
             group_send(group, message)
+        if COUNTS in announcement.parts:
+            counts_changed()
 
     send.desk_announcement = announcement  # type: ignore[attr-defined]
     transaction.on_commit(send, robust=True)
 
 
-def announce_ticket_changed(ticket_id: int, *, counts: bool = True, state: bool = True) -> None:
+def announce_ticket_changed(
+    ticket_id: int, *, counts: bool = True, state: bool = True, tally: bool = False
+) -> None:
     """A ticket was created or changed: every inbox refreshes its row (and, unless the
     change cannot move them, the counts); every tab showing the ticket its details
-    (not needed for a ticket just created: nobody can be showing it yet)."""
+    (not needed for a ticket just created: nobody can be showing it yet), or with
+    `tally` instead only the transcript's message and note count (a new line)."""
     parts = {ROW} | ({COUNTS} if counts else set()) | ({STATE} if state else set())
+    parts |= {TALLY} if tally else set()
     _once_on_commit(Announcement(ticket_id, parts=parts))
 
 
@@ -112,11 +138,93 @@ def render(announcement: Announcement) -> list[tuple[str, dict]]:
     row = fragments.inbox_row_update(ticket_id)
     if row is None:
         return []
-    inbox = {"type": "inbox.ticket", **row}
-    if COUNTS in announcement.parts:
-        inbox.update(fragments.inbox_counts_update())
-    frames = [(INBOX_GROUP, inbox)]
+    frames = [(INBOX_GROUP, {"type": "inbox.ticket", **row})]
     if STATE in announcement.parts:
         state = fragments.ticket_state(ticket_id)
         frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **state}))
+    elif TALLY in announcement.parts:
+        tally = fragments.transcript_count_update(ticket_id)
+        frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **tally}))
     return frames
+
+
+# --- the side-bar counts ----------------------------------------------------------------
+
+
+def counts_message() -> dict:
+    from desk import fragments
+
+    return {"type": "inbox.counts", **fragments.inbox_counts_update()}
+
+
+def counts_changed() -> None:
+    """The side-bar counts may have moved (called after the commit). On a server, the
+    process's `CountsBroadcast` sends them soon; elsewhere they are sent now."""
+    loop = _server_loop()
+    if loop is None:
+        group_send(INBOX_GROUP, counts_message())
+    else:
+        # A fresh context: the task must not inherit this request's (asgiref's marks of
+        # the sync thread in use among them, which would make its own hop deadlock).
+        loop.call_soon_threadsafe(_mark_counts_dirty, loop, context=contextvars.Context())
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop this sync thread was called from (through sync_to_async,
+    as daphne runs every sync view), if any: one that outlives this call."""
+    threadlocal = SyncToAsync.threadlocal
+    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+_broadcasts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CountsBroadcast]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mark_counts_dirty(loop: asyncio.AbstractEventLoop) -> None:
+    """On the loop's own thread."""
+    broadcast = _broadcasts.get(loop)
+    if broadcast is None:
+        broadcast = _broadcasts[loop] = CountsBroadcast(loop)
+    broadcast.mark()
+
+
+class CountsBroadcast:
+    """The side-bar counts of one process, sent at most every `COUNTS_INTERVAL` seconds.
+
+    Lives on the event loop's thread only (no locks). The first change after a quiet
+    spell is sent at once; later ones wait for the interval and are sent together. The
+    dirty flag is cleared before the counts are read, so a change committed while they
+    are read or sent marks them again and is sent in the next round: the last change of
+    a burst is always in the last frame.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.dirty = False
+        self.task: asyncio.Task | None = None
+        self.last_sent = -math.inf
+
+    def mark(self) -> None:
+        self.dirty = True
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.dirty:
+                await asyncio.sleep(max(0.0, self.last_sent + COUNTS_INTERVAL - self.loop.time()))
+                self.dirty = False
+                self.last_sent = self.loop.time()
+                try:
+                    message = await database_sync_to_async(counts_message)()
+                    await get_channel_layer().group_send(INBOX_GROUP, message)
+                except Exception:
+                    logger.exception("The inbox counts could not be sent")
+        finally:
+            self.task = None

@@ -288,6 +288,15 @@ def transcript(ticket_id: int, *, after: int = 0) -> QuerySet[Message]:
     return Message.objects.filter(ticket_id=ticket_id, id__gt=after).order_by("id")
 
 
+def transcript_counts(ticket_id: int) -> dict:
+    """The conversation's lines and the notes of one ticket, as `ticket_with_counts`
+    counts them."""
+    return Message.objects.filter(ticket_id=ticket_id).aggregate(
+        message_count=Count("id", filter=Q(kind__in=CONVERSATION_KINDS)),
+        note_count=Count("id", filter=Q(kind=Message.Kind.NOTE)),
+    )
+
+
 def ticket_with_counts(ticket_id: int) -> Ticket:
     return (
         Ticket.objects.select_related("bot", "assignee", "closed_by")

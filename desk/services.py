@@ -191,7 +191,7 @@ def post_user_message(
     realtime.announce_message(ticket.pk, message.pk)
     # Its row's preview and unread badge and the side bar's message count change; no
     # status, priority or assignee does, so no count in the inbox does.
-    realtime.announce_ticket_changed(ticket.pk, counts=False)
+    realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
     return message, True
 
 
@@ -334,7 +334,7 @@ def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Me
     )
     realtime.announce_message(ticket.pk, message.pk)
     # The details side bar counts notes; the inbox row and counts do not change.
-    realtime.announce_ticket_changed(ticket.pk, counts=False)
+    realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
     return message
 
 

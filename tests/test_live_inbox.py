@@ -156,7 +156,8 @@ async def test_a_start_hitl_through_the_api_reaches_an_open_inbox_as_a_row(
     assert 'hx-swap-oob="beforeend:#ticket-rows"' in frame
     assert "Refund &lt;b&gt;now&lt;/b&gt;" in frame and "<b>now" not in frame
     assert "Jordan Lee" in frame and "Charged twice" in frame and "urgent" in frame
-    assert 'id="count-status-pending" hx-swap-oob="true">1<' in frame
+    # The counts follow in a frame of their own (see tests/test_live_counts.py).
+    await inbox.find('id="count-status-pending" hx-swap-oob="true">1<')
     await inbox.close()
 
 
@@ -165,14 +166,13 @@ async def test_a_claim_moves_the_row_in_every_inbox(agent, other_agent, connecte
     maya = await opened("/ws/desk/?inbox=1", agent)
     sam = await opened("/ws/desk/?inbox=1", other_agent)
     await claim(ticket_id=ticket.pk, agent=agent)
-    seen = {}
     for tab in (maya, sam):
-        seen[tab] = frame = await tab.wait_for(f'id="ticket-{ticket.pk}"')
+        frame = await tab.wait_for(f'id="ticket-{ticket.pk}"')
         assert "status-assigned" in frame and "Maya Lopez" in frame
-        assert 'id="count-status-pending" hx-swap-oob="true">0<' in frame
-    # "Assigned to me" is the one count that differs between the two agents.
-    assert 'id="count-status-mine" hx-swap-oob="true">1<' in seen[maya]
-    assert 'id="count-status-mine" hx-swap-oob="true">0<' in seen[sam]
+        counts = await tab.find('id="count-status-pending" hx-swap-oob="true">0<')
+        # "Assigned to me" is the one count that differs between the two agents.
+        mine = 1 if tab is maya else 0
+        assert f'id="count-status-mine" hx-swap-oob="true">{mine}<' in counts
     await maya.close()
     await sam.close()
 
@@ -202,8 +202,10 @@ async def test_a_new_end_user_message_moves_no_count_but_refreshes_the_message_c
     assert "unread" in row and "1 new" in row
     assert "count-" not in row  # no count changed, none is sent
     await tab.wait_for("Any news?")
-    details = await tab.find('id="ticket-details"')
-    assert "2 messages" in details
+    tally = await tab.find('id="transcript-count"')
+    assert "2 messages · 0 notes" in tally
+    # Only that line of the side bar is sent again, not the whole of it.
+    assert not any('id="ticket-details"' in frame for frame in await tab.drain() + tab.frames)
     await inbox.close()
     await tab.close()
 
@@ -255,7 +257,9 @@ async def test_a_reconnecting_inbox_that_missed_changes_gets_the_list_again(agen
     await inbox.close()
 
     up_to_date = await opened(f"/ws/desk/?inbox=1&t={first.pk + 1}&m=0", agent)
-    assert await up_to_date.drain() == []
+    # No list again (the counts of a change just before may still arrive: they are
+    # sent a moment after it, and are the same for everyone).
+    assert not any('id="ticket-list"' in frame for frame in await up_to_date.drain())
     await up_to_date.close()
 
 
