@@ -33,6 +33,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desk
 
 test: $(VENV)/.installed
 	@mkdir -p var
+	$(VENV)/bin/ruff check .
 	scripts/test-prereqs
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		echo "Racing-writer tests on PostgreSQL:"; \

@@ -254,13 +254,17 @@ def ticket_assign(
     ticket = _lock_open_ticket(ticket_id)
     if not assignee.is_active:
         raise NotAllowed("That agent's account is disabled.")
-    if ticket.status == Status.ASSIGNED and ticket.assignee_id not in (agent.pk, None):
-        if not agent.is_staff:
-            raise NotAllowed("Only the assignee or an admin can reassign this ticket.")
+    _check_handles(ticket, agent, "Only the assignee or an admin can reassign this ticket.")
     if ticket.assignee_id == assignee.pk:
         return ticket
     _assign(ticket, assignee=assignee, by=agent)
     return ticket
+
+
+def _check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:
+    """An assigned ticket is worked by its assignee; admins may step in."""
+    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
+        raise NotAllowed(refusal)
 
 
 def _assign(ticket: Ticket, *, assignee: AbstractBaseUser, by: AbstractBaseUser) -> None:
@@ -295,10 +299,10 @@ def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Messa
     ticket = _lock_open_ticket(ticket_id)
     if ticket.status == Status.PENDING:
         _assign(ticket, assignee=agent, by=agent)
-    elif ticket.assignee_id != agent.pk and not agent.is_staff:
-        raise NotAllowed(
-            f"{display_name(ticket.assignee)} is handling this ticket; "
-            "add an internal note instead."
+    else:
+        handler = display_name(ticket.assignee)
+        _check_handles(
+            ticket, agent, f"{handler} is handling this ticket; add an internal note instead."
         )
     message = Message.objects.create(
         ticket=ticket,
@@ -359,9 +363,9 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
 def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     """The agent ends the session; the bot takes the conversation back."""
     ticket = _lock_open_ticket(ticket_id)
-    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
-        raise NotAllowed(f"{display_name(ticket.assignee)} is handling this ticket.")
-    _close(ticket, by=agent, reason=CloseReason.AGENT, line=f"{display_name(agent)} closed the ticket.")
+    _check_handles(ticket, agent, f"{display_name(ticket.assignee)} is handling this ticket.")
+    line = f"{display_name(agent)} closed the ticket."
+    _close(ticket, by=agent, reason=CloseReason.AGENT, line=line)
     return ticket
 
 
