@@ -13,6 +13,8 @@ Frames in (JSON, as htmx's `ws-send` sends a form):
 Frames out: HTML fragments with hx-swap-oob, swapped by htmx's ws extension.
 """
 
+import asyncio
+import contextlib
 import json
 import logging
 
@@ -48,6 +50,7 @@ def _int(value: object, default: int = 0) -> int:
 class DeskConsumer(AsyncWebsocketConsumer):
     ticket_id: int | None = None
     inbox_filter: InboxFilter | None = None
+    _rejoiner: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self.agent = self.scope["user"]
@@ -115,8 +118,23 @@ class DeskConsumer(AsyncWebsocketConsumer):
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined.append(group)
+        if self._rejoiner is None:
+            self._rejoiner = asyncio.create_task(self._keep_joined())
+
+    async def _keep_joined(self) -> None:
+        """Channel layers forget a group member after `group_expiry` (a day by default):
+        a tab open longer would go quietly deaf. It re-joins at half that interval."""
+        interval = getattr(self.channel_layer, "group_expiry", 86400) / 2
+        while True:
+            await asyncio.sleep(interval)
+            for group in list(self.joined):
+                await self.channel_layer.group_add(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
+        if self._rejoiner is not None:
+            self._rejoiner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rejoiner
         if self.ticket_id is not None and self.joined:
             await self.channel_layer.group_send(
                 ticket_group(self.ticket_id),

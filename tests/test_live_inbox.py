@@ -433,3 +433,19 @@ async def test_each_tab_shows_who_is_viewing_the_ticket(agent, other_agent, conn
     gone = await maya.wait_for(f'<li id="viewer-{other_agent.pk}" class="gone">')
     assert "Sam" not in gone
     await maya.close()
+
+
+async def test_a_tab_open_past_the_layers_group_expiry_keeps_hearing(agent, connected_bot):
+    """Channel layers drop group members after group_expiry; an open tab re-joins."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    layer.group_expiry = 1
+    try:
+        tab = await opened("/ws/desk/?inbox=1", agent)
+        await asyncio.sleep(2.5)  # past the expiry, and past the layer's expiry sweep
+        await ticket_for(connected_bot, conversation_id="late", title="Still listening?")
+        assert "Still listening?" in await tab.wait_for("Still listening?")
+        await tab.close()
+    finally:
+        layer.group_expiry = 86400
