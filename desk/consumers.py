@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import json
 import logging
+from types import SimpleNamespace
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user
 from django.http import Http404, QueryDict
 
 from desk import actions, fragments, selectors
@@ -190,12 +192,23 @@ class DeskConsumer(AsyncWebsocketConsumer):
                     },
                 )
             return
+        if not await database_sync_to_async(self._still_signed_in)():
+            # Logged out (in another tab), disabled, or password changed since connect.
+            await self.close(code=4401)
+            return
         try:
             await database_sync_to_async(actions.perform)(
                 agent=self.agent, ticket_id=data.get("ticket", self.ticket_id), data=data
             )
         except DeskError as error:
             await self.send(text_data=fragments.error_html(error.message, source=action))
+
+    def _still_signed_in(self) -> bool:
+        """The socket's session, read afresh, still signs in this active agent."""
+        session = self.scope["session"]
+        fresh = SimpleNamespace(session=session.__class__(session.session_key))
+        user = get_user(fresh)
+        return user.is_authenticated and user.is_active and user.pk == self.agent.pk
 
     # --- group messages ---------------------------------------------------------------
 

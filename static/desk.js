@@ -64,6 +64,11 @@
     // htmx retries by itself after abnormal closes; a server shutting down cleanly
     // (1001) would otherwise leave the tab offline for good.
     var code = e.detail.event && e.detail.event.code;
+    if (code === 4401) {
+      // Signed out elsewhere: reloading shows the login page, then comes back here.
+      window.location.reload();
+      return;
+    }
     if (code === 1001 || code === 1000) {
       var wrapper = e.detail.socketWrapper;
       setTimeout(function () { if (!socket && wrapper) wrapper.reconnect(); }, 1000 + Math.random() * 2000);

@@ -449,3 +449,18 @@ async def test_a_tab_open_past_the_layers_group_expiry_keeps_hearing(agent, conn
         await tab.close()
     finally:
         layer.group_expiry = 86400
+
+
+async def test_a_socket_whose_agent_logged_out_elsewhere_can_act_no_more(agent, connected_bot):
+    ticket = await ticket_for(connected_bot)
+    tab = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)
+    await tab.drain()
+    from django.contrib.sessions.models import Session
+
+    await Session.objects.all().adelete()  # the agent logged out in another tab
+    await tab.send(action="claim", ticket=ticket.pk)
+    output = await tab.socket.receive_output(timeout=3)
+    assert output["type"] == "websocket.close" and output.get("code") == 4401
+    await ticket.arefresh_from_db()
+    assert ticket.status == "pending"
+    await tab.close()
