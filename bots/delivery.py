@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bots.events import event_as_json
@@ -329,11 +330,27 @@ class Health:
     failing_since: datetime | None
 
 
-def health(bot: Bot) -> Health | None:
+def waiting_events() -> Subquery:
+    """Per bot (as an annotation on Bot): how many events its webhook has not acknowledged."""
+    delivered = Coalesce(OuterRef("webhook_state__delivered_through"), 0)
+    return Subquery(
+        Event.objects.filter(bot=OuterRef("pk"), pk__gt=delivered)
+        .order_by()
+        .values("bot")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def health(bot: Bot, *, waiting: int) -> Health | None:
+    """Webhook health for a bot loaded with select_related("webhook_state") and the
+    `waiting_events()` annotation, so a page of bots costs one query."""
     if not bot.webhook_url:
         return None
-    state = WebhookState.objects.filter(bot=bot).first() or WebhookState(bot=bot)
-    waiting = Event.objects.filter(bot=bot, pk__gt=state.delivered_through).count()
+    try:
+        state = bot.webhook_state
+    except WebhookState.DoesNotExist:
+        state = WebhookState(bot=bot)
     return Health(
         last_success_at=state.last_success_at,
         waiting=waiting,

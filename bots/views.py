@@ -5,6 +5,7 @@ place; plain form posts get a redirect.
 """
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,14 +17,15 @@ from desk.models import Status
 
 
 def bots_with_counts():
-    return Bot.objects.annotate(
-        open_tickets=Count("tickets", filter=~Q(tickets__status=Status.CLOSED))
+    return Bot.objects.select_related("webhook_state").annotate(
+        open_tickets=Count("tickets", filter=~Q(tickets__status=Status.CLOSED)),
+        waiting_events=Coalesce(delivery.waiting_events(), 0),
     )
 
 
 def with_delivery_health(bot: Bot) -> Bot:
     """The bot, with `.delivery`: its webhook health (None when it uses long-poll)."""
-    bot.delivery = delivery.health(bot)
+    bot.delivery = delivery.health(bot, waiting=bot.waiting_events)
     return bot
 
 

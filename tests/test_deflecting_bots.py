@@ -93,3 +93,27 @@ def test_the_connect_bot_command(deployed_bot, capsys):
     assert "not connected" in capsys.readouterr().out
     with pytest.raises(CommandError, match="No deployed bot"):
         call_command("connect_bot", "ghost")
+
+
+def test_the_page_costs_the_same_queries_for_one_bot_or_many(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def deploy(n):
+        bot_deploy_with_hook(f"hook-{n}")
+
+    deploy(0)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/settings/bots/")
+    for n in range(1, 6):
+        deploy(n)
+    with CaptureQueriesContext(connection) as six:
+        response = admin_client.get("/settings/bots/")
+    assert response.content.decode().count("waiting") >= 6
+    assert len(six) == len(one)
+
+
+def bot_deploy_with_hook(bot_id: str) -> None:
+    from bots.services import bot_deploy
+
+    bot_deploy(bot_id=bot_id, api_key=None, webhook_url=f"https://{bot_id}.example/hook")
