@@ -22,13 +22,16 @@ from types import SimpleNamespace
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import get_user
+from django.contrib.sessions.models import Session
 from django.http import Http404, QueryDict
+from django.utils import timezone
 
 from desk import actions, fragments, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
-from desk.realtime import INBOX_GROUP, ticket_group
+from desk.realtime import INBOX_GROUP, session_group, ticket_group
 from desk.selectors import InboxFilter
 
 logger = logging.getLogger(__name__)
@@ -38,8 +41,18 @@ INBOX_PAGE_SIZE = 25
 # Group messages whose handlers never touch the database (an inbox row does only for a
 # tab with a search; see `needs_database`).
 _NO_DATABASE = frozenset(
-    {"inbox.counts", "ticket.changed", "ticket.message", "ticket.typing", "ticket.presence"}
+    {
+        "inbox.counts",
+        "ticket.changed",
+        "ticket.message",
+        "ticket.typing",
+        "ticket.presence",
+        "session.ended",
+    }
 )
+
+# Close code for "signed out": the page goes to the login page (static/desk.js).
+SIGNED_OUT = 4401
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -52,14 +65,18 @@ def _int(value: object, default: int = 0) -> int:
 class DeskConsumer(AsyncWebsocketConsumer):
     ticket_id: int | None = None
     inbox_filter: InboxFilter | None = None
-    _rejoiner: asyncio.Task | None = None
+    _keeper: asyncio.Task | None = None
+    gone = False  # the tab went away; sends are dropped until the disconnect arrives
 
     async def connect(self) -> None:
+        self._guard_sends()
         self.agent = self.scope["user"]
         self.joined: list[str] = []
         if not (self.agent.is_authenticated and self.agent.is_active):
             await self.close()  # before accept: the handshake is refused
             return
+        # Logging out closes every tab of that session at once (see desk.login).
+        await self._join(session_group(self.scope["session"].session_key))
         query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
         if "ticket" in query:
             await self._connect_ticket(query)
@@ -117,39 +134,94 @@ class DeskConsumer(AsyncWebsocketConsumer):
                 )
                 await self.send(text_data=html)
 
+    def _guard_sends(self) -> None:
+        """A broadcast can reach a tab in the moment it closes. The server then refuses
+        the send (daphne: "Attempt to send on a closed protocol"); unguarded, that error
+        ended the consumer before `disconnect` ran, leaving its channel in the groups and
+        its agent listed as viewing. Sends to a gone tab are dropped instead, and the
+        disconnect that follows cleans up as always."""
+        send = self.base_send
+
+        async def guarded(message: dict) -> None:
+            if self.gone:
+                return
+            try:
+                await send(message)
+            except (RuntimeError, OSError) as exc:  # autobahn's Disconnected: RuntimeError
+                self.gone = True
+                logger.debug("tab %s went away mid-send: %s", self.channel_name, exc)
+
+        self.base_send = guarded
+
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined.append(group)
-        if self._rejoiner is None:
-            self._rejoiner = asyncio.create_task(self._keep_joined())
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_up())
 
-    async def _keep_joined(self) -> None:
-        """Channel layers forget a group member after `group_expiry` (a day by default):
-        a tab open longer would go quietly deaf. It re-joins at half that interval."""
-        interval = getattr(self.channel_layer, "group_expiry", 86400) / 2
+    async def _keep_up(self) -> None:
+        """What an open tab needs over hours:
+        - channel layers forget a group member after `group_expiry` (a day by default),
+          so a tab open longer would go quietly deaf: it re-joins at half that interval;
+        - its session can end without a logout here (expiry, the agent disabled or their
+          password changed): it re-reads the session every DESK_SESSION_RECHECK_SECONDS
+          and at the session's expiry, and closes (4401) once it no longer signs in."""
+        loop = asyncio.get_running_loop()
+        rejoin_every = getattr(self.channel_layer, "group_expiry", 86400) / 2
+        next_rejoin = loop.time() + rejoin_every
+        next_check = loop.time() + await self._seconds_to_next_check()
         while True:
-            await asyncio.sleep(interval)
-            for group in list(self.joined):
-                await self.channel_layer.group_add(group, self.channel_name)
+            await asyncio.sleep(max(0.0, min(next_rejoin, next_check) - loop.time()))
+            if loop.time() >= next_check:
+                if not await database_sync_to_async(self._still_signed_in)():
+                    await self._sign_out()
+                    return
+                next_check = loop.time() + await self._seconds_to_next_check()
+            if loop.time() >= next_rejoin:
+                for group in list(self.joined):
+                    await self.channel_layer.group_add(group, self.channel_name)
+                next_rejoin = loop.time() + rejoin_every
+
+    async def _sign_out(self) -> None:
+        """Close as signed out (the page goes to login); nothing is sent after that."""
+        await self.close(code=SIGNED_OUT)
+        self.gone = True
+
+    async def _seconds_to_next_check(self) -> float:
+        every = float(settings.DESK_SESSION_RECHECK_SECONDS)
+        expires = await database_sync_to_async(self._session_expires_at)()
+        if expires is None:
+            return every
+        return max(0.5, min(every, (expires - timezone.now()).total_seconds() + 0.5))
+
+    def _session_expires_at(self):
+        """When the socket's session expires, where sessions live in the database."""
+        if not settings.SESSION_ENGINE.endswith("db"):
+            return None
+        key = self.scope["session"].session_key
+        return Session.objects.filter(session_key=key).values_list("expire_date", flat=True).first()
 
     async def disconnect(self, code: int) -> None:
-        if self._rejoiner is not None:
-            self._rejoiner.cancel()
+        if self._keeper is not None:
+            self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._rejoiner
-        if self.ticket_id is not None and self.joined:
-            await self.channel_layer.group_send(
-                ticket_group(self.ticket_id),
-                {
-                    "type": "ticket.presence",
-                    "event": "leave",
-                    "agent_id": self.agent.pk,
-                    "channel": self.channel_name,
-                    "html": "",
-                },
-            )
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+                await self._keeper
+        try:
+            if self.ticket_id is not None and self.joined:
+                await self.channel_layer.group_send(
+                    ticket_group(self.ticket_id),
+                    {
+                        "type": "ticket.presence",
+                        "event": "leave",
+                        "agent_id": self.agent.pk,
+                        "channel": self.channel_name,
+                        "html": "",
+                    },
+                )
+        finally:
+            for group in getattr(self, "joined", []):
+                with contextlib.suppress(Exception):  # one failure must not skip the rest
+                    await self.channel_layer.group_discard(group, self.channel_name)
 
     async def dispatch(self, message: dict) -> None:
         """Channels closes stale database connections before every handler, with a hop
@@ -194,7 +266,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             return
         if not await database_sync_to_async(self._still_signed_in)():
             # Logged out (in another tab), disabled, or password changed since connect.
-            await self.close(code=4401)
+            await self._sign_out()
             return
         try:
             await database_sync_to_async(actions.perform)(
@@ -211,6 +283,10 @@ class DeskConsumer(AsyncWebsocketConsumer):
         return user.is_authenticated and user.is_active and user.pk == self.agent.pk
 
     # --- group messages ---------------------------------------------------------------
+
+    async def session_ended(self, event: dict) -> None:
+        """This tab's session was logged out (in this or another tab): no more live data."""
+        await self._sign_out()
 
     async def inbox_ticket(self, event: dict) -> None:
         view = self.inbox_filter

@@ -1,8 +1,11 @@
-"""Desk's login page, with failed attempts throttled per username and per client address."""
+"""Desk's login and logout pages; failed logins are throttled per username and per client
+address, and logging out closes that session's open tabs at once."""
 
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from desk import realtime
 
 MAX_FAILURES_PER_USER = 5  # from one address, for one username
 MAX_FAILURES_PER_ADDRESS = 20  # from one address, any usernames
@@ -40,3 +43,13 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form) -> HttpResponse:
         cache.delete(_keys(self.request)[0])
         return super().form_valid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        session_key = request.session.session_key
+        response = super().post(request, *args, **kwargs)
+        if session_key:
+            # The session is gone from the store now: its tabs stop receiving live data.
+            realtime.announce_session_ended(session_key)
+        return response

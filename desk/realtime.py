@@ -24,10 +24,12 @@ Groups:
 - "inbox": every open inbox tab; message types "inbox.ticket" and "inbox.counts".
 - ticket_group(id): every tab showing that ticket; types "ticket.changed",
   "ticket.message", and the consumers' own "ticket.typing" and "ticket.presence".
+- session_group(key): every tab of one login session; type "session.ended" at logout.
 """
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import math
 import os
@@ -55,6 +57,16 @@ COUNTS_INTERVAL = 0.25
 
 def ticket_group(ticket_id: int) -> str:
     return f"ticket-{ticket_id}"
+
+
+def session_group(session_key: str) -> str:
+    """Every tab signed in with one session (named by a hash: no session key in Redis)."""
+    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def announce_session_ended(session_key: str) -> None:
+    """The session was logged out: its open tabs close at once (consumers, "session.ended")."""
+    group_send(session_group(session_key), {"type": "session.ended"})
 
 
 def group_send(group: str, message: dict) -> None:

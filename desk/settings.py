@@ -133,7 +133,23 @@ if redis_url := envsecret("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": redis_url,
+                        # Every open tab waits on Redis with BZPOPMIN for up to 5 s at a
+                        # time; redis-py's default read timeout is also 5 s, so an idle
+                        # tab's read gave up first and its socket closed (1011). Reads
+                        # may wait well past the pop; a dead server still ends them.
+                        "socket_timeout": envint("DESK_REDIS_SOCKET_TIMEOUT_SECONDS", 30),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -175,6 +191,10 @@ DESK_WORKER_INTERVAL_SECONDS = envint("DESK_WORKER_INTERVAL_SECONDS", 1)
 DESK_WEBHOOK_TIMEOUT_SECONDS = envint("DESK_WEBHOOK_TIMEOUT_SECONDS", 10)
 DESK_WEBHOOK_RETRY_BASE_SECONDS = envint("DESK_WEBHOOK_RETRY_BASE_SECONDS", 5)
 DESK_WEBHOOK_RETRY_MAX_SECONDS = envint("DESK_WEBHOOK_RETRY_MAX_SECONDS", 3600)
+
+# An open tab re-reads its session this often (and at its expiry), and closes once the
+# session no longer signs in. Logging out closes that session's tabs at once.
+DESK_SESSION_RECHECK_SECONDS = envint("DESK_SESSION_RECHECK_SECONDS", 300)
 
 # A long-poll re-reads the database this often while it waits, in case a wake-up was
 # missed (another process without a shared channel layer).

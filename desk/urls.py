@@ -1,20 +1,19 @@
 """URL roots: the agent's pages, the admin settings, the bot API."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bots import views as bot_views
 from bots.api import api
 from desk import views
-from desk.login import LoginView
+from desk.login import LoginView, LogoutView
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
     path("tickets/<int:ticket_id>/actions/", views.ticket_action, name="ticket-action"),
     path("login/", LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,14 @@ class Cluster:
 
         with psycopg.connect(self.database_url) as conn:
             return conn.execute(query, params).fetchall()
+
+    def group_size(self, group: str) -> int:
+        """How many channels the Redis channel layer holds in `group` (channels_redis keeps
+        each group as a sorted set under "asgi:group:NAME")."""
+        client = redis_client()
+        assert client is not None, "Redis went away"
+        with closing(client):
+            return client.zcard(f"asgi:group:{group}")
 
     def ensure_running(self) -> None:
         """Bring back a server that a test killed, on its own port."""
