@@ -12,13 +12,13 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench.consumers import RelayConsumer  # noqa: E402
 from desk.asgi import application as desk_application  # noqa: E402
+from desk.origin import SameOriginValidator  # noqa: E402
 
-bench_websocket = AllowedHostsOriginValidator(
+bench_websocket = SameOriginValidator(
     AuthMiddlewareStack(URLRouter([path("bench/ws/relay/<str:group>/", RelayConsumer.as_asgi())]))
 )
 

@@ -29,7 +29,7 @@ class Tab:
         self.frames: list[str] = []
 
     async def open(self) -> bool:
-        headers = [(b"origin", self.origin)]
+        headers = [(b"host", b"localhost"), (b"origin", self.origin)]  # as a browser sends
         if self.user is not None:
             client = Client()
             await sync_to_async(client.force_login)(self.user)
