@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets pass Django's CSRF origin rule (desk/origin.py), then session auth.
+Outermost, the client address (trusted proxies, desk/forwarded.py) and the access log;
+websockets then pass Django's CSRF origin rule (desk/origin.py) and session auth.
 """
 
 import os
@@ -13,12 +14,19 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from desk.forwarded import AccessLogMiddleware, ClientAddressMiddleware  # noqa: E402
 from desk.origin import SameOriginValidator  # noqa: E402
 from desk.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+application = ClientAddressMiddleware(
+    AccessLogMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": SameOriginValidator(
+                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
+            }
+        )
+    )
 )

@@ -5,6 +5,7 @@ event delivery inside the server process. DATABASE_URL and REDIS_URL switch to
 PostgreSQL and Redis for the scaled-out mode; nothing else changes.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -34,6 +35,19 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def envnetworks(name: str) -> list[str]:
+    """Comma-separated IP addresses or networks (CIDR), each checked at start."""
+    values = [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (CIDR), not {value!r}"
+            ) from None
+    return values
+
+
 def envsecret(name: str) -> str | None:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
     if path := os.environ.get(f"{name}_FILE"):
@@ -55,6 +69,11 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+
+# The reverse proxies in front of Desk (addresses or networks). A request whose peer is
+# one of them is attributed to the right-most X-Forwarded-For address that is not; with
+# none listed (the default) no forwarded header is believed. See desk/forwarded.py.
+DESK_TRUSTED_PROXIES = envnetworks("DESK_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "daphne",
@@ -176,6 +195,10 @@ TASKS = {
     }
 }
 
+# Where the demo bot (/demo/) reaches Desk's API. Empty: the address `manage.py serve`
+# listens on. Never taken from a request's Host header.
+DESK_DEMO_DESK_URL = os.environ.get("DESK_DEMO_DESK_URL", "")
+
 # Requests per API key to the bot API, as "N/s", "N/m" or "N/h"; empty turns it off.
 DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "6000/m") or None
 
@@ -237,8 +260,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"bare": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "access": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "bare",
+        },
+    },
     "loggers": {
+        # One line per request and websocket, naming the client (see desk/forwarded.py).
+        "desk.access": {
+            "handlers": ["access"],
+            "level": os.environ.get("LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
         "desk": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
         "bots": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     },

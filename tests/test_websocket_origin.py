@@ -81,3 +81,14 @@ async def test_a_socket_from_a_csrf_trusted_origin_opens(agent, settings):
         assert await socket_opens(agent, origin=origin, host="127.0.0.1:8001")
     assert not await socket_opens(agent, origin="http://desk.example.com", host="127.0.0.1:8001")
 
+
+async def test_behind_a_trusted_tls_proxy_the_https_page_opens_its_socket(agent, settings):
+    settings.DESK_TRUSTED_PROXIES = ["10.0.0.2"]
+    https = [(b"x-forwarded-proto", b"https")]
+    assert await socket_opens(
+        agent, origin="https://localhost", client=("10.0.0.2", 1), extra=https
+    )
+    # The same header from anyone else is not believed.
+    assert not await socket_opens(
+        agent, origin="https://localhost", client=("203.0.113.9", 1), extra=https
+    )

@@ -3,12 +3,25 @@
 With DESK_EMBEDDED_WORKER on (the default) the task worker — webhook delivery, the
 agent-assignment timeouts — runs on a thread of this process, so one command is the
 whole of Desk. Scaled out, turn it off and run `manage.py db_worker` processes.
+
+daphne runs without `--proxy-headers` (it would believe the left-most X-Forwarded-For
+address from anyone) and without its access log (it would name the proxy): Desk's
+ASGI application does both itself, trusting only DESK_TRUSTED_PROXIES (desk/forwarded.py).
 """
 
 from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+
+
+def local_address(host: str) -> str:
+    """How a client on this machine reaches a server bound to `host` (URL form)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 class Command(BaseCommand):
@@ -41,13 +54,16 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Task worker: external (run `manage.py db_worker`)")
+        if not settings.DESK_DEMO_DESK_URL:
+            # The demo bot calls Desk's API here, never at a request's Host header.
+            settings.DESK_DEMO_DESK_URL = f"http://{local_address(host)}:{port}/"
         self.stdout.write(f"Desk is serving on http://{host}:{port}/ (Ctrl+C to stop)")
         self.stdout.write(f"  inbox (agents):     http://{host}:{port}/")
         self.stdout.write(f"  webchat (customer): http://{host}:{port}/demo/")
         self.stdout.flush()
         try:
             CommandLineInterface().run(
-                ["--bind", host, "--port", str(port), "--proxy-headers", "desk.asgi:application"]
+                ["--bind", host, "--port", str(port), "-v", "0", "desk.asgi:application"]
             )
         finally:
             if worker is not None:
