@@ -96,6 +96,34 @@ def test_a_ticket_escalated_on_a_shows_in_the_inbox_on_b(cluster):
     assert title in page.text
 
 
+def test_thirty_concurrent_wrong_passwords_on_both_servers_let_at_most_five_through(cluster):
+    """The login throttle counts in Redis, atomically: attempts sent at once to A and B
+    for one username cannot all pass the check before any is counted."""
+    import httpx
+
+    username = f"nobody-{uuid.uuid4().hex[:6]}"  # counted like any username
+    clients = [
+        httpx.Client(base_url=(cluster.a if i % 2 else cluster.b).url, timeout=120)
+        for i in range(30)
+    ]
+    for client in clients:
+        client.get("/login/").raise_for_status()
+    barrier = threading.Barrier(len(clients))
+
+    def attempt(client) -> int:
+        barrier.wait()
+        return client.post("/login/", data={
+            "username": username, "password": "wrong",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        }).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(pool.map(attempt, clients))
+    for client in clients:
+        client.close()
+    assert statuses == [200] * 5 + [429] * 25
+
+
 def test_killing_a_server_loses_no_stored_message_and_the_other_keeps_serving(cluster):
     """The bot pours messages and escalations into A; A is SIGKILLed mid-stream. Everything
     A acknowledged is stored (an escalation whole, with its transcript; a message once),
