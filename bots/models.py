@@ -18,6 +18,10 @@ DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE = (
 
 API_KEY_PREFIX = "desk_"
 
+# The one source of these limits: the models, the settings forms and the bot API.
+API_KEY_NAME_MAX_LENGTH = 100
+HANDOFF_MESSAGE_MAX_LENGTH = 2000
+
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -30,7 +34,7 @@ def new_webhook_secret() -> str:
 class ApiKey(models.Model):
     """A bearer key for the bot API. Only its SHA-256 hash is stored."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=API_KEY_NAME_MAX_LENGTH)
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, EmailStr, Field, HttpUrl
 
+from bots.models import HANDOFF_MESSAGE_MAX_LENGTH
 from desk.services import MAX_MESSAGE_LENGTH
 
 BOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -20,7 +21,7 @@ def _not_blank(value: str) -> str:
 
 
 NonBlank = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-HandoffMessage = Annotated[str, Field(max_length=2000)]
+HandoffMessage = Annotated[str, Field(max_length=HANDOFF_MESSAGE_MAX_LENGTH)]
 
 
 class ErrorOut(Schema):

@@ -11,8 +11,23 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from bots import delivery
-from bots.models import API_KEY_PREFIX, ApiKey, Bot, hash_api_key
-from desk.exceptions import NotFound
+from bots.models import (
+    API_KEY_NAME_MAX_LENGTH,
+    API_KEY_PREFIX,
+    HANDOFF_MESSAGE_MAX_LENGTH,
+    ApiKey,
+    Bot,
+    hash_api_key,
+)
+from desk.exceptions import InvalidInput, NotFound
+
+
+def _check_length(value: str, limit: int, *, field: str, what: str) -> None:
+    if len(value) > limit:
+        raise InvalidInput(
+            f"{what} is limited to {limit:,} characters; this one has {len(value):,}.",
+            field=field,
+        )
 
 
 def api_key_create(
@@ -21,10 +36,12 @@ def api_key_create(
     """A new key. The plain key is returned once, here, and never stored.
 
     By default a key reaches only the bots it deploys; a workspace-wide key (an explicit
-    admin choice) acts for every bot."""
+    admin choice) acts for every bot. InvalidInput for a name over the model's limit."""
+    name = name.strip()
+    _check_length(name, API_KEY_NAME_MAX_LENGTH, field="name", what="A key's name")
     plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        name=name.strip() or "API key",
+        name=name or "API key",
         prefix=plain[: len(API_KEY_PREFIX) + 6],
         key_hash=hash_api_key(plain),
         created_by=created_by,
@@ -116,11 +133,19 @@ def bot_set_connected(*, bot_id: str, connected: bool) -> Bot:
 def bot_update_messages(
     *, bot_id: str, agent_assigned_message: str, session_ended_message: str
 ) -> Bot:
-    """The admin's own wording for the two handoff messages."""
+    """The admin's own wording for the two handoff messages, each at most the API's limit
+    (InvalidInput naming the field otherwise; nothing is saved)."""
     bot = Bot.objects.filter(bot_id=bot_id).first()
     if bot is None:
         raise NotFound(f"No deployed bot with id {bot_id!r}.")
-    bot.agent_assigned_message = agent_assigned_message.strip()
-    bot.session_ended_message = session_ended_message.strip()
+    agent_assigned_message = agent_assigned_message.strip()
+    session_ended_message = session_ended_message.strip()
+    for field, value, what in [
+        ("agent_assigned_message", agent_assigned_message, "The message when an agent joins"),
+        ("session_ended_message", session_ended_message, "The message when the session ends"),
+    ]:
+        _check_length(value, HANDOFF_MESSAGE_MAX_LENGTH, field=field, what=what)
+    bot.agent_assigned_message = agent_assigned_message
+    bot.session_ended_message = session_ended_message
     bot.save(update_fields=["agent_assigned_message", "session_ended_message"])
     return bot

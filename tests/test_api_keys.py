@@ -88,3 +88,26 @@ def test_the_management_command_prints_a_working_key(bot_api, capsys):
     bot_api.headers = {"Authorization": f"Bearer {plain}"}
     assert bot_api.put("/api/v1/bots/ops-bot", {}).status_code == 201
     assert ApiKey.objects.filter(name="ops script").exists()
+
+
+def test_a_key_name_over_the_models_limit_is_refused_with_the_reason(admin_client):
+    for headers in ({}, {"HX-Request": "true"}):
+        response = admin_client.post("/settings/api-keys/", {"name": "k" * 5000}, headers=headers)
+        assert response.status_code == 422
+        html = response.content.decode()
+        assert "A key&#x27;s name is limited to 100 characters; this one has 5,000." in html
+        assert "No key was created." in html
+        assert "new_key" not in response.context or not response.context["new_key"]
+    assert not ApiKey.objects.exists()
+    response = admin_client.post("/settings/api-keys/", {"name": "k" * 100})
+    assert response.status_code == 200
+    assert ApiKey.objects.get().name == "k" * 100
+
+
+def test_the_management_command_refuses_a_name_over_the_limit(db):
+    import pytest
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="limited to 100 characters"):
+        call_command("create_api_key", "k" * 101)
+    assert not ApiKey.objects.exists()

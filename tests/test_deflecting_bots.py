@@ -117,3 +117,35 @@ def bot_deploy_with_hook(bot_id: str) -> None:
     from bots.services import bot_deploy
 
     bot_deploy(bot_id=bot_id, api_key=None, webhook_url=f"https://{bot_id}.example/hook")
+
+
+def test_a_handoff_message_over_the_api_limit_is_refused_with_the_reason(
+    admin_client, bot_api, deployed_bot
+):
+    before = Bot.objects.values("agent_assigned_message", "session_ended_message").get()
+    too_long = {"agent_assigned_message": "x" * 50_000, "session_ended_message": "Bye!"}
+    response = admin_client.post("/settings/bots/support-bot/messages/", too_long, headers=HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "The message when an agent joins is limited to 2,000 characters" in html
+    assert "Nothing was saved." in html
+    assert "<details open>" in html  # the editor stays open, with what was typed
+    assert "x" * 50_000 in html
+    plain = admin_client.post("/settings/bots/support-bot/messages/", too_long)
+    assert plain.status_code == 422
+    assert "limited to 2,000 characters" in plain.content.decode()
+    assert Bot.objects.values("agent_assigned_message", "session_ended_message").get() == before
+
+    # The same limit as the bot API's.
+    at_limit = {"agent_assigned_message": "x" * 2000, "session_ended_message": "y" * 2000}
+    assert admin_client.post("/settings/bots/support-bot/messages/", at_limit).status_code == 302
+    ok = bot_api.put("/api/v1/bots/support-bot", {"sessionEndedMessage": "y" * 2000})
+    assert ok.status_code == 200
+    over = bot_api.put("/api/v1/bots/support-bot", {"sessionEndedMessage": "y" * 2001})
+    assert over.status_code == 422
+    response = admin_client.post(
+        "/settings/bots/support-bot/messages/",
+        {"agent_assigned_message": "ok", "session_ended_message": "y" * 2001},
+    )
+    assert response.status_code == 422
+    assert Bot.objects.get().agent_assigned_message == "x" * 2000

@@ -1,8 +1,9 @@
 """`manage.py create_api_key NAME`: a new bot API key, printed once."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from bots.services import api_key_create
+from desk.exceptions import InvalidInput
 
 
 class Command(BaseCommand):
@@ -17,6 +18,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name: str, workspace_wide: bool, **options) -> None:
-        key, plain = api_key_create(name=name, workspace_wide=workspace_wide)
+        try:
+            key, plain = api_key_create(name=name, workspace_wide=workspace_wide)
+        except InvalidInput as exc:
+            raise CommandError(exc.message) from None
         self.stderr.write(f"Created API key {key.name!r} ({key.prefix}…). Store it now:")
         self.stdout.write(plain)
