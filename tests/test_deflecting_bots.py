@@ -1,5 +1,7 @@
 """Settings → Deflecting Bots: deployed bots, enabled or disabled by admins."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -32,7 +34,7 @@ def test_enabling_lets_the_bot_escalate(admin_client, bot_api, deployed_bot):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<tr id="bot-support-bot"')
+    assert f'<tr id="bot-{deployed_bot.pk}"' in html
     assert "connected" in html and "Disable" in html
     assert bot_api.post("/api/v1/bots/support-bot/startHitl", body).status_code == 201
 
@@ -149,3 +151,27 @@ def test_a_handoff_message_over_the_api_limit_is_refused_with_the_reason(
     )
     assert response.status_code == 422
     assert Bot.objects.get().agent_assigned_message == "x" * 2000
+
+
+def test_every_htmx_target_on_the_page_is_an_element_of_the_page_for_any_bot_id(
+    admin_client, bot_api
+):
+    """Bot ids may hold dots, underscores and dashes; htmx reads hx-target as a CSS
+    selector, so `#bot-my.bot` would look for class "bot" and swap nothing."""
+    from bots.models import WebhookState
+
+    for bot_id in ("my.bot", "a_b-c.d", "9lives", "support-bot"):
+        assert bot_api.put(f"/api/v1/bots/{bot_id}", {"name": bot_id}).status_code == 201
+    bot_api.put("/api/v1/bots/hooked.bot", {"webhookUrl": "https://hooked.example/hook"})
+    WebhookState.objects.filter(bot__bot_id="hooked.bot").update(attempts=2)  # a Retry form
+
+    html = admin_client.get("/settings/bots/").content.decode()
+    targets = re.findall(r'hx-target="([^"]*)"', html)
+    assert len(targets) == 5 * 2 + 1  # each bot's Enable and message editor, one Retry now
+    ids = set(re.findall(r'\sid="([^"]*)"', html))
+    for target in targets:
+        assert re.fullmatch(r"#[A-Za-z][\w-]*", target), f"{target} is not an id selector"
+        assert target[1:] in ids, f"{target} matches no element of the page"
+    for bot in Bot.objects.all():  # and each one is that bot's row
+        row = re.search(rf'<tr id="bot-{bot.pk}"(.*?)</tr>', html, re.S).group(1)
+        assert f"<code class=\"muted\">{bot.bot_id}</code>" in row
