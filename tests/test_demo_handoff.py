@@ -6,6 +6,8 @@ them), and the agent works the ticket in Desk.
 """
 
 import re
+import socket
+import threading
 import time
 
 import httpx
@@ -70,6 +72,7 @@ def demo(settings, tmp_path, live_server, worker):
     """What `make run` sets up: demo_setup's demo bot, deployed and enabled."""
     settings.VAR_DIR = tmp_path
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast
+    settings.DESK_DEMO_DESK_URL = live_server.url + "/"  # what `manage.py serve` sets
     call_command("demo_setup", stdout=open(tmp_path / "out.txt", "w"))
     assert Bot.objects.get(bot_id="desk-demo").connected
     return live_server
@@ -160,6 +163,58 @@ def test_the_demo_webhook_refuses_a_bad_signature(demo):
     }, headers={"Desk-Timestamp": str(int(time.time())), "Desk-Signature": "v1=00"})
     assert r.status_code == 401
     assert chat.lines.count() == before
+    assert DemoBotConfig.objects.get().webhook_url == demo.url + "/demo/webhook/"
+
+
+class Trap:
+    """A listening socket on another port: it records whatever connects and sends to it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.received: list[bytes] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    self.received.append(conn.recv(65536))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.listener.close()
+
+
+def test_a_forged_host_header_does_not_send_the_demo_bots_key_elsewhere(demo):
+    trap = Trap()
+    try:
+        customer = Customer(demo.url)
+        customer.start("Ann", "")
+        r = customer.http.post(
+            customer.chat_url + "send", json={"text": "agent please"},
+            headers={"X-CSRFToken": customer.http.cookies["csrftoken"],
+                     "Host": f"127.0.0.1:{trap.port}"},
+        )
+        assert r.status_code == 202, r.text
+        time.sleep(0.5)  # room for a late connection to show up
+        assert trap.received == [], "the demo bot called the address in the Host header"
+    finally:
+        trap.close()
+    # It went to Desk, at the configured address, and deployed its webhook there too.
+    assert r.json()["handoff"] is True
+    assert demo_ticket().user_name == "Ann"
     assert DemoBotConfig.objects.get().webhook_url == demo.url + "/demo/webhook/"
 
 

@@ -8,6 +8,7 @@ import json
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import (
@@ -98,7 +99,13 @@ async def send(request: HttpRequest, chat_id) -> JsonResponse:
     config = await DemoBotConfig.objects.afirst()
     if config is None:
         return _bad("The demo bot is not set up: run `manage.py demo_setup`.", status=503)
-    desk = bot.Desk(base_url=request.build_absolute_uri("/"), config=config)
+    # Desk's address comes from the settings, never from this request's Host header:
+    # the bot sends its API key there.
+    if not settings.DESK_DEMO_DESK_URL:
+        return _bad(
+            "The demo bot does not know Desk's address: set DESK_DEMO_DESK_URL.", status=503
+        )
+    desk = bot.Desk(base_url=settings.DESK_DEMO_DESK_URL, config=config)
     await bot.handle_user_message(desk, chat, text)
     await chat.arefresh_from_db(fields=["handoff"])
     return JsonResponse({"accepted": True, "handoff": chat.handoff}, status=202)
