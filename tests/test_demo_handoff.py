@@ -5,6 +5,7 @@ bot API, Desk's events reach it by signed webhook (the embedded task worker send
 them), and the agent works the ticket in Desk.
 """
 
+import json
 import re
 import socket
 import threading
@@ -14,9 +15,11 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import Client
 
 from bots.demo.models import Chat, DemoBotConfig
-from bots.models import Bot
+from bots.models import ApiKey, Bot
+from bots.services import api_key_create
 from desk import services
 from desk.models import Ticket
 
@@ -246,6 +249,43 @@ def test_demo_setup_prints_both_urls(settings, tmp_path, transactional_db):
     text = out.read_text()
     assert re.search(r"inbox .*http://127\.0\.0\.1:8000/\n", text)
     assert re.search(r"webchat .*http://127\.0\.0\.1:8000/demo/", text)
+
+
+def run_demo_setup(tmp_path) -> str:
+    out = tmp_path / "out.txt"
+    with open(out, "w") as stream:
+        call_command("demo_setup", stdout=stream)
+    return out.read_text()
+
+
+def test_demo_setup_prints_the_demo_bots_own_key_which_reaches_only_its_bots(
+    settings, tmp_path, transactional_db
+):
+    settings.VAR_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    text = run_demo_setup(tmp_path)
+    [printed] = re.findall(r"desk_[\w-]{20,}", text)  # the one key printed
+    assert re.search(rf"demo bot API key: {printed}\n", text)
+    assert printed == DemoBotConfig.objects.get().api_key
+    assert not ApiKey.objects.filter(workspace_wide=True).exists()
+    as_demo_bot = {"Authorization": f"Bearer {printed}"}
+    assert Client().get("/api/v1/bots/desk-demo", headers=as_demo_bot).status_code == 200
+    # Not the sample bot's: its webhook secret is not this key's to read.
+    assert Client().get("/api/v1/bots/acme-support", headers=as_demo_bot).status_code == 404
+    assert "acts only for the bots it deployed" in text
+
+
+def test_demo_setup_says_what_an_earlier_workspace_wide_key_can_do(
+    settings, tmp_path, transactional_db
+):
+    settings.VAR_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _, old_key = api_key_create(name="demo", workspace_wide=True)  # what it used to make
+    (tmp_path / "demo-credentials.json").write_text(json.dumps({"api_key": old_key}))
+    text = run_demo_setup(tmp_path)
+    line = text.index(old_key)
+    assert "workspace-wide API key" in text[line - 30 : line]
+    assert "EVERY bot" in text[line:] and "webhook secret" in text[line:]
 
 
 def _all_lines(customer: Customer) -> list[dict]:

@@ -3,6 +3,7 @@ and serves Desk with demo data. (`make test` is proven by CI running it on a cle
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,14 +87,11 @@ def test_make_run_serves_desk_with_demo_data_from_a_clean_copy(tmp_path):
             pytest.fail("make run did not serve within the time limit")
         assert "Desk" in page
         output = (tmp_path / "make-run.log").read_text()
-        assert "login admin" in output and "bot API key: desk_" in output
-        credentials = json.loads((repo / "var" / "demo-credentials.json").read_text())
+        assert "login admin" in output
+        key = re.search(r"demo bot API key: (desk_\S+)", output).group(1)
         status, spec = get(f"{base}/api/v1/openapi.json")
         assert status == 200 and "startHitl" in spec
-        status, body = get(
-            f"{base}/api/v1/bots/acme-support",
-            {"Authorization": f"Bearer {credentials['api_key']}"},
-        )
+        status, body = get(f"{base}/api/v1/bots/desk-demo", {"Authorization": f"Bearer {key}"})
         assert status == 200 and json.loads(body)["connected"] is True
         assert (repo / "var" / "desk.sqlite3").exists()
     finally:

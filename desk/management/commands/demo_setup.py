@@ -1,10 +1,15 @@
 """`manage.py demo_setup`: demo data for `make run`, created once and reported each time.
 
-An admin and two agents, an API key, a connected sample bot with a few tickets, and
-the demo bot behind the /demo/ webchat (deployed and enabled; it deploys itself again
-with its webhook URL, over the API, on its first chat). The generated passwords and
-key are kept in var/demo-credentials.json so the local demo can print them again;
-Desk itself stores only password and key hashes.
+An admin and two agents, a connected sample bot with a few tickets, and the demo bot
+behind the /demo/ webchat (deployed and enabled; it deploys itself again with its
+webhook URL, over the API, on its first chat). The generated passwords are kept in
+var/demo-credentials.json so the local demo can print them again; Desk itself stores
+only password and key hashes.
+
+The key printed is the demo bot's own (kept in its settings row, as a bot keeps its
+key): it reaches only the bots it deployed. Earlier versions printed a workspace-wide
+key, which reads every bot's webhook secret; one found in the credentials is still
+printed, saying so.
 """
 
 import json
@@ -52,7 +57,6 @@ class Command(BaseCommand):
         credentials = json.loads(path.read_text()) if path.exists() else {}
         with transaction.atomic():
             self._users(credentials)
-            self._api_key(credentials)
             self._sample_bot()
             self._demo_bot()
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -71,12 +75,6 @@ class Command(BaseCommand):
                 email=f"{username}@desk.example", is_staff=staff, is_superuser=staff,
             )
             credentials.setdefault("users", {})[username] = password
-
-    def _api_key(self, credentials: dict) -> None:
-        if "api_key" not in credentials:
-            # Workspace-wide, so a newcomer can try the API against any demo bot.
-            _, plain = api_key_create(name="demo", workspace_wide=True)
-            credentials["api_key"] = plain
 
     def _sample_bot(self) -> None:
         if Bot.objects.filter(bot_id="acme-support").exists():
@@ -116,8 +114,18 @@ class Command(BaseCommand):
         for username, _, _, staff in CAST:
             role = "admin" if staff else "agent"
             out(f"  {role:5}  login {username:6} password {users.get(username, '(unchanged)')}")
-        out(f"  bot API key: {credentials.get('api_key')}")
         out(f"  (kept in {settings.VAR_DIR / 'demo-credentials.json'})")
+        config = DemoBotConfig.objects.get()  # _demo_bot made it
+        out(f"  demo bot API key: {config.api_key}")
+        out("    the /demo/ webchat bot's own key: it acts only for the bots it deployed")
+        out(f"    ({config.bot_id}, and any bot you deploy with it)")
+        old_key = credentials.get("api_key", "")  # from an earlier demo_setup
+        if ApiKey.objects.filter(
+            key_hash=hash_api_key(old_key), workspace_wide=True, revoked_at__isnull=True
+        ).exists():
+            out(f"  workspace-wide API key: {old_key}")
+            out("    acts for EVERY bot: reads and changes any bot, its webhook secret")
+            out("    included, and its tickets; revoke it in Settings → API keys if unused")
         base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         out("")
         out("Try a handoff in two browser windows:")
