@@ -78,7 +78,8 @@ class Server:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
-                "--proxy-headers",
+                "-v",  # as `manage.py serve` runs it: Desk's own access log, no proxy headers
+                "0",
                 "bench.baseline_asgi:application",
             ],
             cwd=ROOT,
