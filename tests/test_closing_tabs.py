@@ -38,7 +38,9 @@ class DaphneLikeTab:
             "path": path,
             "raw_path": path.encode(),
             "query_string": query.encode(),
-            "headers": [(b"origin", b"http://localhost"), (b"cookie", cookie)],
+            "headers": [
+                (b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)
+            ],
             "subprotocols": [],
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8000),
@@ -87,7 +89,8 @@ async def test_a_ticket_tab_closing_mid_broadcast_says_it_left_and_leaves_its_gr
     path, query = "/ws/desk/", f"ticket={ticket.pk}"
     watcher = WebsocketCommunicator(
         application, f"{path}?{query}",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", await session_cookie(agent))],
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"),
+                 (b"cookie", await session_cookie(agent))],
     )
     assert (await watcher.connect())[0]
     seen = []

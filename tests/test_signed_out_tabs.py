@@ -33,6 +33,7 @@ async def inbox_tab(client: Client) -> WebsocketCommunicator:
         application,
         "/ws/desk/?inbox=1",
         headers=[
+            (b"host", b"localhost"),
             (b"origin", b"http://localhost"),
             (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
         ],
