@@ -87,7 +87,7 @@ def error(request: HttpRequest, status: int, code: str, message: str, **extra) -
 
 @api.exception_handler(DeskError)
 def on_desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
-    extra = {"fields": {exc.field: exc.message}} if hasattr(exc, "field") else {}
+    extra = {"fields": exc.fields} if hasattr(exc, "fields") else {}
     return error(request, exc.status, exc.code, exc.message, **extra)
 
 
@@ -145,12 +145,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def bot_for_key(request: HttpRequest, bot_id: str) -> Bot:
-    """The bot this call is about, as the caller's key may see it; 404 otherwise
-    (a key restricted to its own bots never learns that another bot exists)."""
-    bot = bot_services.bots_for_key(request.api_key).filter(bot_id=bot_id).first()
-    if bot is None:
-        raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
-    return bot
+    """The bot this call is about, as the caller's key may see it; 404 otherwise."""
+    return bot_services.bot_for_key(request.api_key, bot_id)
 
 
 def bot_json(bot: Bot) -> dict:
@@ -347,3 +343,9 @@ async def events(
     )
     cursor = found[-1]["cursor"] if found else after
     return {"events": found, "cursor": cursor}
+
+
+# Other domains' bot endpoints, on this API: one document, one error shape.
+from approvals.api import router as approvals_router  # noqa: E402
+
+api.add_router("", approvals_router)

@@ -1,4 +1,5 @@
-"""The bot's event log: what Desk tells a bot (assigned, agent message, stopped).
+"""The bot's event log: what Desk tells a bot (assigned, agent message, stopped, an
+approval decided).
 
 `event_record` is the only way an event is written. Delivery (webhooks, long-poll)
 reads the log; it never invents events. Recording an event also queues its webhook
@@ -20,20 +21,28 @@ from bots.models import Bot, Event
 logger = logging.getLogger("bots.events")
 
 
-def event_record(*, bot: Bot, ticket, type: Event.Type, payload: dict) -> Event:
-    """Append an event to the bot's log, inside the caller's transaction."""
+def event_record(
+    *, bot: Bot, ticket=None, type: Event.Type, payload: dict, conversation_id: str = ""
+) -> Event:
+    """Append an event to the bot's log, inside the caller's transaction.
+
+    An event about a ticket carries the ticket's ids and conversation; one about no
+    ticket (an approval's decision) carries `conversation_id` when it has one."""
     now = timezone.now()
-    body = {
-        "botId": bot.bot_id,
-        "ticketId": str(ticket.public_id),
-        "ticketNumber": ticket.number,
-        "conversationId": ticket.conversation_id,
-        **payload,
-    }
+    if ticket is not None:
+        conversation_id = ticket.conversation_id
+        about = {
+            "ticketId": str(ticket.public_id),
+            "ticketNumber": ticket.number,
+            "conversationId": conversation_id,
+        }
+    else:
+        about = {"conversationId": conversation_id} if conversation_id else {}
+    body = {"botId": bot.bot_id, **about, **payload}
     event = Event.objects.create(
         bot=bot,
         ticket=ticket,
-        conversation_id=ticket.conversation_id,
+        conversation_id=conversation_id,
         type=type,
         payload=body,
         created_at=now,

@@ -94,17 +94,23 @@ class Bot(models.Model):
 
 
 class Event(models.Model):
-    """One entry of a bot's ordered event log; its id is the long-poll cursor."""
+    """One entry of a bot's ordered event log; its id is the long-poll cursor.
+
+    Most events are about a ticket; an approval's decision (`approvalDecided`) may
+    concern no conversation at all, so `ticket` and `conversation_id` may be empty."""
 
     class Type(models.TextChoices):
         HITL_ASSIGNED = "hitlAssigned"
         AGENT_MESSAGE = "agentMessage"
         HITL_STOPPED = "hitlStopped"
+        APPROVAL_DECIDED = "approvalDecided"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
-    ticket = models.ForeignKey("desk.Ticket", on_delete=models.CASCADE, related_name="events")
-    conversation_id = models.CharField(max_length=200)
+    ticket = models.ForeignKey(
+        "desk.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    conversation_id = models.CharField(max_length=200, blank=True)
     type = models.CharField(max_length=32, choices=Type.choices)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -114,7 +120,9 @@ class Event(models.Model):
         indexes = [models.Index(fields=["bot", "id"], name="event_bot_cursor")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(type__in=["hitlAssigned", "agentMessage", "hitlStopped"]),
+                condition=Q(
+                    type__in=["hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided"]
+                ),
                 name="event_type_known",
             )
         ]

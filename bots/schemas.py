@@ -1,7 +1,7 @@
 """The bot API's request and response shapes (typed, and the source of the OpenAPI document)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, EmailStr, Field, HttpUrl
@@ -122,14 +122,30 @@ class EventOut(Schema):
 
     id: str = Field(description="The event's unique id: de-duplicate on it.")
     cursor: int = Field(description="Its place in the bot's log; pass as `after` to resume.")
-    type: Literal["hitlAssigned", "agentMessage", "hitlStopped"]
+    type: Literal["hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided"]
     createdAt: datetime
     botId: str
-    ticketId: str
-    ticketNumber: int
-    conversationId: str
+    ticketId: str | None = Field(
+        None,
+        description=(
+            "The ticket: on every hitl and agent event; on approvalDecided when the "
+            "approval's conversation has one."
+        ),
+    )
+    ticketNumber: int | None = None
+    conversationId: str | None = Field(
+        None,
+        description=(
+            "The conversation: on every hitl and agent event; on approvalDecided when "
+            "the approval named one."
+        ),
+    )
     agentName: str | None = Field(
-        None, description="hitlAssigned, agentMessage: the agent's display name."
+        None,
+        description=(
+            "hitlAssigned, agentMessage: the agent's display name; approvalDecided "
+            "(approved, rejected): who decided."
+        ),
     )
     message: str | None = Field(
         None,
@@ -144,9 +160,32 @@ class EventOut(Schema):
     )
     messageId: int | None = Field(None, description="agentMessage: Desk's id of the message.")
     text: str | None = Field(None, description="agentMessage: what the agent wrote.")
-    reason: Literal["agentClosed", "botStopped", "timeout"] | None = Field(
-        None, description="hitlStopped: why the session ended."
+    reason: str | None = Field(
+        None,
+        description=(
+            "hitlStopped: why the session ended (agentClosed, botStopped or timeout); "
+            "approvalDecided (rejected): the agent's reason, in their words."
+        ),
     )
+    approvalId: str | None = Field(None, description="approvalDecided: the approval's id.")
+    requestId: str | None = Field(
+        None, description="approvalDecided: the bot's requestId of the approval."
+    )
+    action: str | None = Field(None, description="approvalDecided: the tool's name.")
+    decision: Literal["approved", "rejected", "expired", "cancelled"] | None = Field(
+        None, description="approvalDecided: what was decided."
+    )
+    arguments: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "approvalDecided: the final arguments — the agent's, when edited is true. "
+            "Act on these, not on the ones you asked with."
+        ),
+    )
+    edited: bool | None = Field(
+        None, description="approvalDecided: true when the agent changed the arguments."
+    )
+    decidedAt: datetime | None = Field(None, description="approvalDecided: when.")
 
 
 class EventsOut(Schema):

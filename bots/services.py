@@ -82,6 +82,15 @@ def bots_for_key(api_key: ApiKey) -> QuerySet[Bot]:
     return Bot.objects.filter(api_keys=api_key)
 
 
+def bot_for_key(api_key: ApiKey, bot_id: str) -> Bot:
+    """The bot an API call is about, as the caller's key may see it; NotFound otherwise
+    (a key restricted to its own bots never learns that another bot exists)."""
+    bot = bots_for_key(api_key).filter(bot_id=bot_id).first()
+    if bot is None:
+        raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
+    return bot
+
+
 def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tuple[Bot, bool]:
     """Create or update a bot from its own deploy call. (bot, created).
 

@@ -1,7 +1,8 @@
 """The one websocket a Desk tab opens, at /ws/desk/.
 
 An inbox tab connects with `?inbox=1` and its filters (plus `t`/`m`, the version of
-the list it rendered); a ticket tab with `?ticket=ID&after=LAST_MESSAGE_ID`. The
+the list it rendered); a ticket tab with `?ticket=ID&after=LAST_MESSAGE_ID`; an
+approvals tab with `?approvals=1` (see `approvals.consumers`, mixed in here). The
 consumer is thin: it checks who is connecting, joins channel-layer groups, replays
 from the database what the tab missed, passes on the fragments `desk.realtime`
 rendered, and turns each frame into one call of `desk.actions.perform`.
@@ -28,6 +29,8 @@ from django.contrib.sessions.models import Session
 from django.http import Http404, QueryDict
 from django.utils import timezone
 
+from approvals.consumers import NO_DATABASE as APPROVALS_NO_DATABASE
+from approvals.consumers import ApprovalsSocket
 from desk import actions, fragments, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
@@ -49,7 +52,7 @@ _NO_DATABASE = frozenset(
         "ticket.presence",
         "session.ended",
     }
-)
+) | APPROVALS_NO_DATABASE
 
 # Close code for "signed out": the page goes to the login page (static/desk.js).
 SIGNED_OUT = 4401
@@ -62,7 +65,7 @@ def _int(value: object, default: int = 0) -> int:
         return default
 
 
-class DeskConsumer(AsyncWebsocketConsumer):
+class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     ticket_id: int | None = None
     inbox_filter: InboxFilter | None = None
     _keeper: asyncio.Task | None = None
@@ -82,8 +85,12 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await self._connect_ticket(query)
         elif "inbox" in query:
             await self._connect_inbox(query)
+        elif "approvals" in query:
+            await self._connect_approvals(query)
         else:
             await self.close()
+        if self.ticket_id is not None or self.inbox_filter is not None:
+            await self._hear_approvals_count(query)  # every tab shows the approvals count
 
     async def _connect_ticket(self, query: QueryDict) -> None:
         try:

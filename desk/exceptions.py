@@ -26,6 +26,14 @@ class NotAllowed(DeskError):
 class BotNotConnected(NotAllowed):
     code = "bot_not_connected"
 
+    MESSAGE = (
+        "This bot is not connected to Desk. "
+        "Enable it on the Deflecting Bots page in Desk, then republish."
+    )
+
+    def __init__(self, message: str = MESSAGE, **context: object) -> None:
+        super().__init__(message, **context)
+
 
 class Conflict(DeskError):
     """The object is not in a state that allows the action (closed, already claimed, …)."""
@@ -43,11 +51,15 @@ class AlreadyClaimed(Conflict):
 
 
 class InvalidInput(DeskError):
-    """A value the caller sent is not acceptable; `field` names it."""
+    """A value the caller sent is not acceptable; `field` names it (`fields`, when
+    several are: each dotted path and what is wrong with it)."""
 
     code = "invalid"
     status = 422
 
-    def __init__(self, message: str, *, field: str) -> None:
+    def __init__(
+        self, message: str, *, field: str, fields: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message, field=field)
         self.field = field
+        self.fields = fields or {field: message}

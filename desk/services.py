@@ -95,10 +95,7 @@ def start_hitl(
 ) -> tuple[Ticket, bool]:
     """Open a ticket for the conversation, or return its open one. (ticket, created)."""
     if not bot.connected:
-        raise BotNotConnected(
-            "This bot is not connected to Desk. "
-            "Enable it on the Deflecting Bots page in Desk, then republish."
-        )
+        raise BotNotConnected()
     if existing := _open_ticket(bot, conversation_id):
         return existing, False
     now = timezone.now()

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "desk",
     "bots",
     "bots.demo",
+    "approvals",
 ]
 
 MIDDLEWARE = [

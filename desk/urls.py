@@ -26,6 +26,7 @@ urlpatterns = [
     path(
         "settings/bots/<str:bot_id>/retry/", bot_views.bot_webhook_retry, name="bot-webhook-retry"
     ),
+    path("", include("approvals.urls")),
     path("api/v1/", api.urls),
     path("demo/", include("bots.demo.urls")),
     path("django-admin/", admin.site.urls),

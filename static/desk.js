@@ -28,6 +28,9 @@
       u.searchParams.set("t", list.dataset.versionT || "0");
       u.searchParams.set("m", list.dataset.versionM || "0");
     }
+    // The approvals count in the top bar: the server corrects it when it differs.
+    var approvals = document.getElementById("approvals-count");
+    if (approvals) u.searchParams.set("ac", approvals.dataset.count || "");
     return u.toString();
   }
 

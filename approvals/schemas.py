@@ -1,0 +1,71 @@
+"""The approval endpoints' request and response shapes (and their OpenAPI document)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, Field
+
+from bots.schemas import NonBlank
+
+MAX_SUMMARY = 10_000
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Title = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_not_blank)]
+Action = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
+Summary = Annotated[str, Field(max_length=MAX_SUMMARY)]
+
+
+class ApprovalIn(Schema):
+    requestId: NonBlank = Field(
+        description="Your id for this request: sending it again returns the same approval."
+    )
+    action: Action = Field(description="The tool's name, e.g. refund.")
+    title: Title = Field(description="What the agent reads first: \"Refund $25 on #991\".")
+    summary: Summary = Field("", description="More context for the agent (plain text).")
+    arguments: dict[str, Any] = Field(
+        description="The tool call's arguments: a JSON object, at most 64 KiB as JSON."
+    )
+    argumentsSchema: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "A JSON Schema (draft 4 to 2020-12) describing `arguments`: they must validate "
+            "against it, the agent's form is built from it, and an agent's edit must "
+            "validate too."
+        ),
+    )
+    conversationId: NonBlank | None = Field(
+        None, description="The conversation it is about: agents see its ticket beside it."
+    )
+    priority: Literal["low", "medium", "high", "urgent"] = "medium"
+    expiresInSeconds: Annotated[int, Field(ge=60, le=604_800)] = Field(
+        3600, description="Decided `expired` when nobody decided it this long after."
+    )
+
+
+class ApprovalOut(Schema):
+    approvalId: str
+    requestId: str
+    status: Literal["pending", "approved", "rejected", "expired", "cancelled"]
+    action: str
+    title: str
+    summary: str
+    arguments: dict[str, Any] = Field(
+        description="The arguments to act on: the agent's, once approved with changes."
+    )
+    originalArguments: dict[str, Any] = Field(description="The arguments as you sent them.")
+    argumentsSchema: dict[str, Any] | None
+    edited: bool = Field(description="True when the agent changed the arguments.")
+    reason: str | None = Field(description="The agent's reason, when rejected.")
+    agentName: str | None = Field(description="Who decided (approved or rejected).")
+    conversationId: str | None
+    priority: Literal["low", "medium", "high", "urgent"]
+    createdAt: datetime
+    expiresAt: datetime
+    decidedAt: datetime | None
