@@ -1,4 +1,5 @@
-"""The reference bot: canned answers, and a handoff to Desk when it is out of its depth.
+"""The reference bot: canned answers, a handoff to Desk when it is out of its depth, and a
+`refund` tool that asks a person on Desk before it refunds (see `bots.demo.refunds`).
 
 Everything it does with Desk goes through Desk's public HTTP API (deploy, startHitl,
 messages, stopHitl) with its API key, and everything it hears from Desk arrives as a
@@ -19,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots import wakeups
+from bots.demo import refunds
 from bots.demo.models import Chat, DemoBotConfig, Line
 
 logger = logging.getLogger("bots.demo")
@@ -186,6 +188,9 @@ async def handle_user_message(desk: Desk, chat: Chat, text: str) -> None:
             if await _relay(desk, chat, line):
                 return
         asked_for_a_person = bool(ESCALATE.search(text))
+        if refunds.wants_refund(text) and not asked_for_a_person:
+            await _refund(desk, chat, line)
+            return
         answer = canned_answer(text)
         if answer and not asked_for_a_person:
             await sync_to_async(add_line)(chat, Line.Sender.BOT, answer, BOT_NAME)
@@ -241,6 +246,29 @@ async def _escalate(desk: Desk, chat: Chat) -> None:
         await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
 
 
+async def _refund(desk: Desk, chat: Chat, line: Line) -> None:
+    """The refund tool: ask a person on Desk to approve it; the decision comes back as
+    an `approvalDecided` event (see `receive_event`)."""
+    ask = refunds.parse(line.text)
+    if ask is None:
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.WHICH_ORDER, BOT_NAME)
+        return
+    request = refunds.request(ask, line_id=line.pk, user_name=chat.user_name, text=line.text)
+    async with desk.client() as client:
+        r = await client.post(
+            f"{desk.bot_path}/approvals",
+            json={**request, "conversationId": chat.conversation_id},
+        )
+    if r.status_code in (200, 201):
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.reviewing(ask), BOT_NAME)
+    elif r.status_code == 403:
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, NOT_CONNECTED, BOT_NAME)
+    else:
+        logger.warning("demo bot: the approval request answered %s %s",
+                       r.status_code, r.text[:200])
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
+
+
 async def _stop(desk: Desk, chat: Chat) -> None:
     async with desk.client() as client:
         r = await client.post(
@@ -264,6 +292,12 @@ def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bo
     return hmac.compare_digest(f"v1={expected.hexdigest()}", signature)
 
 
+def _refund_asked(chat: Chat, request_id: str) -> refunds.RefundAsk | None:
+    """What the customer asked for, read again from their line that made the request."""
+    line = chat.lines.filter(pk=refunds.line_of(request_id) or 0).first()
+    return refunds.parse(line.text) if line else None
+
+
 def receive_event(event: dict) -> None:
     """Act on one verified webhook event. Safe to receive twice (de-duplicated by id)."""
     chat = Chat.objects.filter(conversation_id=event.get("conversationId")).first()
@@ -278,6 +312,9 @@ def receive_event(event: dict) -> None:
         sender, author, text = Line.Sender.SYSTEM, "", event.get("message")
     elif kind == "hitlStopped":
         sender, author, text = Line.Sender.BOT, BOT_NAME, event.get("message")
+    elif kind == "approvalDecided" and event.get("action") == refunds.ACTION:
+        sender, author = Line.Sender.BOT, BOT_NAME
+        text = refunds.outcome(event, asked=_refund_asked(chat, event.get("requestId", "")))
     else:
         return
     if not text:

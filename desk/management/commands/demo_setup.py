@@ -18,6 +18,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -34,6 +35,8 @@ CAST = [
     ("maya", "Maya", "Lopez", False),
     ("sam", "Sam", "Okafor", False),
 ]
+# Agents who may decide the bots' approval requests (admins always may).
+APPROVERS = ("maya",)
 
 SAMPLE_TICKETS = [
     dict(conversation_id="sample-1", title="Refund for a double charge", priority="urgent",
@@ -70,10 +73,16 @@ class Command(BaseCommand):
             if User.objects.filter(username=username).exists():
                 continue
             password = secrets.token_urlsafe(9)
-            User.objects.create_user(
+            user = User.objects.create_user(
                 username=username, password=password, first_name=first, last_name=last,
                 email=f"{username}@desk.example", is_staff=staff, is_superuser=staff,
             )
+            if username in APPROVERS:
+                user.user_permissions.add(
+                    Permission.objects.get(
+                        codename="decide_approval", content_type__app_label="approvals"
+                    )
+                )
             credentials.setdefault("users", {})[username] = password
 
     def _sample_bot(self) -> None:
@@ -113,7 +122,9 @@ class Command(BaseCommand):
         out("Desk demo data")
         for username, _, _, staff in CAST:
             role = "admin" if staff else "agent"
-            out(f"  {role:5}  login {username:6} password {users.get(username, '(unchanged)')}")
+            note = "  (decides approvals)" if username in APPROVERS else ""
+            password = users.get(username, "(unchanged)")
+            out(f"  {role:5}  login {username:6} password {password}{note}")
         out(f"  (kept in {settings.VAR_DIR / 'demo-credentials.json'})")
         config = DemoBotConfig.objects.get()  # _demo_bot made it
         out(f"  demo bot API key: {config.api_key}")
@@ -131,4 +142,6 @@ class Command(BaseCommand):
         out("Try a handoff in two browser windows:")
         out(f"  inbox (agent, log in as maya):  {base}/")
         out(f"  webchat (customer):             {base}/demo/  (type \"agent\")")
+        out("An approval: in the webchat ask for \"a refund of 40 for order 991\", then")
+        out(f"  approve, change or reject it:   {base}/approvals/")
         out("")
