@@ -175,6 +175,11 @@ class FormField:
     error: str = ""
     original: str = ""  # the value as the bot asked ("true"/"false" for a checkbox)
 
+    @property
+    def rows(self) -> int:
+        """A text area's height: its lines, within reason."""
+        return min(14, max(3, self.value.count("\n") + 1))
+
 
 WHOLE = "arguments"  # the single JSON text area of an approval without a schema
 

@@ -56,7 +56,9 @@ def test_a_refund_approved_as_asked(demo, maya):
     assert approval.arguments == {"orderId": "A-17", "amount": 12.5, "currency": "USD"}
     services.approval_decide(approval_id=approval.pk, agent=maya, approve=True)
     told = customer.wait_for("bot")
-    assert told["text"] == "Good news: Maya Lopez approved your refund of 12.50 USD for order #A-17."
+    assert told["text"] == (
+        "Good news: Maya Lopez approved your refund of 12.50 USD for order #A-17."
+    )
 
 
 def test_a_rejected_refund_tells_the_reason(demo, maya):
