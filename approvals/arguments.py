@@ -13,6 +13,7 @@ booleans as checkboxes, enums as selects, anything else as JSON in a text area.
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,8 @@ _DIALECTS = {
 
 def json_size(value: Any) -> int:
     """Bytes of `value` as compact UTF-8 JSON: what the 64 KiB limits count."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-8", "surrogatepass"))  # a lone surrogate is refused later
 
 
 def dotted(prefix: str, path) -> str:
@@ -59,9 +61,12 @@ def _refuse(fields: dict[str, str]) -> InvalidInput:
     return InvalidInput(f"Invalid request: check {names}.", field=first, fields=fields)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def unstorable_problems(value: Any, prefix: str) -> dict[str, str]:
-    """Where a value no database stores in JSON hides: a NUL character in a key or a
-    string, or a number that is not finite (NaN, Infinity: not JSON at all)."""
+    """Where a value no database stores as JSON hides: a NUL character or an unpaired
+    surrogate in a key or a string, or a number that is not finite (NaN, Infinity)."""
     problems: dict[str, str] = {}
 
     def walk(item: Any, path: list) -> None:
@@ -70,12 +75,16 @@ def unstorable_problems(value: Any, prefix: str) -> dict[str, str]:
         if isinstance(item, float) and not math.isfinite(item):
             problems[dotted(prefix, path)] = "must be a finite number"
         elif isinstance(item, str):
-            if "\x00" in item:
-                problems[dotted(prefix, path)] = "must not contain the NUL character"
+            if _UNSTORABLE.search(item):
+                problems[dotted(prefix, path)] = (
+                    "must be valid Unicode without the NUL character"
+                )
         elif isinstance(item, dict):
             for key, inner in item.items():
-                if "\x00" in key:
-                    problems[dotted(prefix, path)] = "has a key with the NUL character"
+                if _UNSTORABLE.search(key):
+                    problems[dotted(prefix, path)] = (
+                        "has a key that is not valid Unicode or holds the NUL character"
+                    )
                 walk(inner, [*path, key])
         elif isinstance(item, list):
             for index, inner in enumerate(item):

@@ -1,5 +1,6 @@
 """The approval endpoints' request and response shapes (and their OpenAPI document)."""
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,19 +12,34 @@ from bots.schemas import NonBlank
 MAX_SUMMARY = 10_000
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    if _UNSTORABLE.search(value):
+        raise ValueError("must be valid Unicode without the NUL character")
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-Title = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_not_blank)]
-Action = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
-Summary = Annotated[str, Field(max_length=MAX_SUMMARY)]
+Storable = AfterValidator(_storable)
+Title = Annotated[
+    str, Field(min_length=1, max_length=300), Storable, AfterValidator(_not_blank)
+]
+Action = Annotated[
+    str, Field(min_length=1, max_length=100), Storable, AfterValidator(_not_blank)
+]
+Summary = Annotated[str, Field(max_length=MAX_SUMMARY), Storable]
+Id = Annotated[NonBlank, Storable]
 
 
 class ApprovalIn(Schema):
-    requestId: NonBlank = Field(
+    requestId: Id = Field(
         description="Your id for this request: sending it again returns the same approval."
     )
     action: Action = Field(description="The tool's name, e.g. refund.")
@@ -40,7 +56,7 @@ class ApprovalIn(Schema):
             "validate too."
         ),
     )
-    conversationId: NonBlank | None = Field(
+    conversationId: Id | None = Field(
         None, description="The conversation it is about: agents see its ticket beside it."
     )
     priority: Literal["low", "medium", "high", "urgent"] = "medium"

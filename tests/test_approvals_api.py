@@ -413,3 +413,22 @@ def test_the_endpoints_are_in_the_openapi_document(client):
     assert "post" in paths["/api/v1/bots/{botId}/approvals"]
     assert "get" in paths["/api/v1/bots/{botId}/approvals/{approvalId}"]
     assert "post" in paths["/api/v1/bots/{botId}/approvals/{approvalId}/cancel"]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("title", "Refund\u0000"), ("summary", "a\u0000b"), ("requestId", "r\u0000"),
+     ("action", "refund\u0000"), ("conversationId", "c\u0000")],
+)
+def test_a_nul_character_in_a_text_field_is_422(bot_api, connected_bot, field, value):
+    r = ask(bot_api, **{field: value})
+    assert r.status_code == 422
+    assert field in r.json()["fields"]
+    assert not Approval.objects.exists()
+
+
+def test_an_unpaired_surrogate_in_the_arguments_is_422(bot_api, connected_bot):
+    body = json.dumps(refund(argumentsSchema=None)).replace('"991"', '"\\ud800"')
+    r = bot_api.post(APPROVALS, body)
+    assert r.status_code == 422
+    assert "arguments.orderId" in r.json()["fields"]
