@@ -4,20 +4,36 @@
 
 VENV := .venv
 PY := $(VENV)/bin/python
+# The bot SDK (its own package) and the virtualenv its tests and recipes run in.
+SDK := sdk/python
+SDK_VENV := .venv-sdk
+SDK_PY := $(SDK_VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := desk.settings
 
 .PHONY: run test setup bench lint browser-deps clean
 
-$(VENV)/.installed: pyproject.toml
+# Desk depends on the bot SDK in sdk/python (its demo bot uses it): both install here.
+$(VENV)/.installed: pyproject.toml $(SDK)/pyproject.toml
 	@interpreter=$$(scripts/find-python) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
 		echo "Creating $(VENV) with $$interpreter"; rm -rf $(VENV); \
 		"$$interpreter" -m venv $(VENV) || exit 1; \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ./$(SDK) -e ".[test]"
+	@touch $@
+
+# The SDK is tested from its own virtualenv, as a bot installs it (no Desk inside), with
+# the frameworks its recipes are written for; the Desk server it talks to runs from .venv.
+$(SDK_VENV)/.installed: $(SDK)/pyproject.toml
+	@interpreter=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(SDK_PY) ]; then \
+		echo "Creating $(SDK_VENV) with $$interpreter"; "$$interpreter" -m venv $(SDK_VENV) || exit 1; \
+	fi
+	$(SDK_PY) -m pip install --quiet --upgrade pip
+	$(SDK_PY) -m pip install --quiet -e "./$(SDK)[test,recipes]"
 	@touch $@
 
 setup: $(VENV)/.installed
@@ -31,7 +47,7 @@ run: setup
 # The racing-writer tests also run on PostgreSQL, where the constraints are the real answer.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desk
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(SDK_VENV)/.installed
 	@mkdir -p var
 	$(VENV)/bin/ruff check .
 	scripts/test-prereqs
@@ -41,6 +57,8 @@ test: $(VENV)/.installed
 	elif [ "$${CI:-}" = true ]; then echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; \
 	else echo "PostgreSQL not running: racing-writer tests ran on SQLite only."; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "The bot SDK ($(SDK)), against a Desk server its tests start:"
+	DESK_PYTHON=$(abspath $(PY)) $(SDK_PY) -m pytest $(SDK) $(SDK_PYTEST_ARGS)
 
 bench: setup
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
@@ -50,4 +68,4 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(SDK_VENV) var

@@ -1,0 +1,369 @@
+"""`Desk` and `AsyncDesk`: one method per operation of Desk's bot API, for one bot.
+
+    desk = Desk("https://desk.example.com", api_key=KEY, bot_id="support-bot")
+    desk.start_hitl("conv-42", title="Refund", user_name="Jo")
+    desk.send_message("conv-42", "Hello?")
+    for event in desk.listen(cursor_store=FileCursorStore("desk.cursor")):
+        ...
+
+Answers are typed models (`desk_sdk.models`), refusals are exceptions
+(`desk_sdk.errors`). Calls that are safe to repeat are retried on network errors,
+429 (after Desk's Retry-After) and 5xx, within `Retry.total_seconds`; `stop_hitl`
+is retried only when Desk surely did not act on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+
+from desk_sdk import errors
+from desk_sdk._calls import (
+    FATAL_FOR_LISTEN,
+    USER_AGENT,
+    Call,
+    Operations,
+    Retry,
+    answer,
+    listen_pause,
+    retry_delay,
+    unreachable,
+)
+from desk_sdk.cursors import CursorStore, MemoryCursorStore
+from desk_sdk.models import Bot, Event, EventPage, HistoryItem, Priority, StoredMessage, Ticket
+
+logger = logging.getLogger("desk_sdk")
+T = TypeVar("T")
+
+# The long-poll asks Desk to wait this long (its maximum) for the next event.
+LISTEN_WAIT = 30
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    if not api_key:
+        raise ValueError("api_key is required: a Desk API key (Settings → API keys)")
+    return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}
+
+
+class Desk(Operations):
+    """Desk's bot API for one bot, blocking. Use it as a context manager, or `close()` it.
+
+    `url` is Desk's address (`https://desk.example.com`), `api_key` a Desk API key,
+    `bot_id` the id the bot deploys itself under. `timeout` is one request's limit in
+    seconds; `retry` says how calls are retried (`Retry(max_attempts=1)`: never).
+    `http_client` lets you pass your own `httpx.Client` (its base URL and headers are
+    left alone; the SDK sets the Authorization header on each request)."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        bot_id: str,
+        *,
+        timeout: float = 15.0,
+        retry: Retry | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(bot_id)
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or Retry()
+        self._headers = _headers(api_key)
+        self._own_client = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout)
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_client:
+            self._http.close()
+
+    def _call(self, call: Call[T]) -> T:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                try:
+                    response = self._http.request(
+                        call.method, self.url + call.path, json=call.json,
+                        params=call.params or None, headers=self._headers,
+                        timeout=call.timeout or self.timeout,
+                    )
+                except httpx.HTTPError as exc:
+                    raise unreachable(exc, call) from exc
+                return answer(response, call)
+            except errors.DeskError as error:
+                delay = retry_delay(call, error, attempt, self.retry)
+                if delay is None or time.monotonic() - started + delay > self.retry.total_seconds:
+                    raise
+                logger.info("retrying %s %s in %.1fs: %s", call.method, call.path, delay, error)
+                time.sleep(delay)
+
+    # --- the operations (one per endpoint of the bot API) ------------------------------
+
+    def deploy(
+        self,
+        *,
+        name: str | None = None,
+        webhook_url: str | None = None,
+        agent_assigned_message: str | None = None,
+        session_ended_message: str | None = None,
+        agent_assigned_timeout_seconds: int | None = None,
+        agent_assigned_timeout_message: str | None = None,
+    ) -> Bot:
+        """Create or update the bot (`PUT /bots/{botId}`); fields left out keep their value.
+        The answer carries `webhook_secret` and `connected`; `bot.created` is True the
+        first time."""
+        return self._call(self._deploy(
+            name=name, webhook_url=webhook_url, agent_assigned_message=agent_assigned_message,
+            session_ended_message=session_ended_message,
+            agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
+            agent_assigned_timeout_message=agent_assigned_timeout_message,
+        ))
+
+    def get_bot(self) -> Bot:
+        """The bot as Desk knows it (`GET /bots/{botId}`)."""
+        return self._call(self._get_bot())
+
+    def start_hitl(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        priority: Priority | None = None,
+        user_name: str | None = None,
+        user_email: str | None = None,
+        description: str | None = None,
+        message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
+    ) -> Ticket:
+        """Hand the conversation to a human agent: Desk opens a ticket, or answers the
+        conversation's open one (`ticket.created` tells which). Raises `BotNotConnected`
+        until an admin enabled the bot."""
+        return self._call(self._start_hitl(
+            conversation_id, message_history, title=title, priority=priority,
+            user_name=user_name, user_email=user_email, description=description,
+        ))
+
+    def send_message(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        user_name: str | None = None,
+    ) -> StoredMessage:
+        """Relay the end user's message to the agent. Without `message_id` the SDK makes
+        one, so a retried send is stored once. Raises `TicketClosed` when the handoff is
+        over (the bot answers the user itself again)."""
+        return self._call(
+            self._send_message(conversation_id, text, message_id, user_name=user_name)
+        )
+
+    def stop_hitl(self, conversation_id: str, *, reason: str | None = None) -> Ticket:
+        """End the handoff (`reason`: "cancel", the default, or "timeout"): the ticket
+        closes. Raises `NotFound` for a conversation Desk never saw, `TicketClosed` when
+        it was already closed."""
+        return self._call(self._stop_hitl(conversation_id, reason=reason))
+
+    def events(self, *, after: int = 0, wait: float = 0, limit: int | None = None) -> EventPage:
+        """One long-poll: the events after cursor `after` (at once, or within `wait`
+        seconds, 0–30), and the cursor to pass next time."""
+        return self._call(self._events(after, wait, limit, self.timeout))
+
+    # --- events, forever ---------------------------------------------------------------
+
+    def listen(
+        self,
+        cursor_store: CursorStore | None = None,
+        *,
+        wait: int = LISTEN_WAIT,
+        limit: int | None = None,
+        max_pause: float = 30.0,
+    ) -> Iterator[Event]:
+        """Yield the bot's events forever, oldest first, from where `cursor_store` says.
+
+        The cursor is saved after each event the loop body handled (when the loop asks
+        for the next one), so a restarted bot resumes after the last handled event. A
+        network error or a Desk failure pauses (doubling up to `max_pause` seconds) and
+        polls again; a wrong key or bot (401, 403, 404) raises."""
+        store = cursor_store if cursor_store is not None else MemoryCursorStore()
+        cursor = store.load()
+        failures = 0
+        while True:
+            try:
+                page = self.events(after=cursor, wait=wait, limit=limit)
+            except FATAL_FOR_LISTEN:
+                raise
+            except errors.DeskError as error:
+                failures += 1
+                pause = listen_pause(failures, max_pause)
+                logger.warning("desk_sdk listen: %s; polling again in %.1fs", error, pause)
+                time.sleep(pause)
+                continue
+            failures = 0
+            for event in page.events:
+                yield event
+                cursor = event.cursor
+                store.save(cursor)
+            if page.cursor != cursor:
+                cursor = page.cursor
+                store.save(cursor)
+
+
+class AsyncDesk(Operations):
+    """The same as `Desk`, for asyncio: every operation is a coroutine and `listen()`
+    an async iterator. Use `async with AsyncDesk(...)`, or `await desk.aclose()`."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        bot_id: str,
+        *,
+        timeout: float = 15.0,
+        retry: Retry | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(bot_id)
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or Retry()
+        self._headers = _headers(api_key)
+        self._own_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+
+    async def __aenter__(self) -> AsyncDesk:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._http.aclose()
+
+    async def _call(self, call: Call[T]) -> T:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                try:
+                    response = await self._http.request(
+                        call.method, self.url + call.path, json=call.json,
+                        params=call.params or None, headers=self._headers,
+                        timeout=call.timeout or self.timeout,
+                    )
+                except httpx.HTTPError as exc:
+                    raise unreachable(exc, call) from exc
+                return answer(response, call)
+            except errors.DeskError as error:
+                delay = retry_delay(call, error, attempt, self.retry)
+                if delay is None or time.monotonic() - started + delay > self.retry.total_seconds:
+                    raise
+                logger.info("retrying %s %s in %.1fs: %s", call.method, call.path, delay, error)
+                await asyncio.sleep(delay)
+
+    async def deploy(
+        self,
+        *,
+        name: str | None = None,
+        webhook_url: str | None = None,
+        agent_assigned_message: str | None = None,
+        session_ended_message: str | None = None,
+        agent_assigned_timeout_seconds: int | None = None,
+        agent_assigned_timeout_message: str | None = None,
+    ) -> Bot:
+        """See `Desk.deploy`."""
+        return await self._call(self._deploy(
+            name=name, webhook_url=webhook_url, agent_assigned_message=agent_assigned_message,
+            session_ended_message=session_ended_message,
+            agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
+            agent_assigned_timeout_message=agent_assigned_timeout_message,
+        ))
+
+    async def get_bot(self) -> Bot:
+        """See `Desk.get_bot`."""
+        return await self._call(self._get_bot())
+
+    async def start_hitl(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        priority: Priority | None = None,
+        user_name: str | None = None,
+        user_email: str | None = None,
+        description: str | None = None,
+        message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
+    ) -> Ticket:
+        """See `Desk.start_hitl`."""
+        return await self._call(self._start_hitl(
+            conversation_id, message_history, title=title, priority=priority,
+            user_name=user_name, user_email=user_email, description=description,
+        ))
+
+    async def send_message(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        user_name: str | None = None,
+    ) -> StoredMessage:
+        """See `Desk.send_message`."""
+        return await self._call(
+            self._send_message(conversation_id, text, message_id, user_name=user_name)
+        )
+
+    async def stop_hitl(self, conversation_id: str, *, reason: str | None = None) -> Ticket:
+        """See `Desk.stop_hitl`."""
+        return await self._call(self._stop_hitl(conversation_id, reason=reason))
+
+    async def events(
+        self, *, after: int = 0, wait: float = 0, limit: int | None = None
+    ) -> EventPage:
+        """See `Desk.events`."""
+        return await self._call(self._events(after, wait, limit, self.timeout))
+
+    async def listen(
+        self,
+        cursor_store: CursorStore | None = None,
+        *,
+        wait: int = LISTEN_WAIT,
+        limit: int | None = None,
+        max_pause: float = 30.0,
+    ) -> AsyncIterator[Event]:
+        """See `Desk.listen`: `async for event in desk.listen(...)`."""
+        store = cursor_store if cursor_store is not None else MemoryCursorStore()
+        cursor = store.load()
+        failures = 0
+        while True:
+            try:
+                page = await self.events(after=cursor, wait=wait, limit=limit)
+            except FATAL_FOR_LISTEN:
+                raise
+            except errors.DeskError as error:
+                failures += 1
+                pause = listen_pause(failures, max_pause)
+                logger.warning("desk_sdk listen: %s; polling again in %.1fs", error, pause)
+                await asyncio.sleep(pause)
+                continue
+            failures = 0
+            for event in page.events:
+                yield event
+                cursor = event.cursor
+                store.save(cursor)
+            if page.cursor != cursor:
+                cursor = page.cursor
+                store.save(cursor)

@@ -1,0 +1,204 @@
+"""Typed requests and answers of Desk's bot API (the shapes in /api/v1/openapi.json).
+
+Attributes are snake_case (`ticket.conversation_id`); on the wire they are Desk's
+camelCase names (`conversationId`). Answers keep fields Desk adds later: they are
+reachable as attributes and in `model_extra`, so a newer Desk never breaks an older
+SDK. Events of a type this SDK does not know yet parse as a plain `Event`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic.alias_generators import to_camel
+
+Priority = Literal["low", "medium", "high", "urgent"]
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body Desk expects: camelCase names, fields left unset left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+class Bot(_Shape):
+    """The bot as Desk knows it (the answer to deploy and get_bot)."""
+
+    bot_id: str
+    name: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = Field("", repr=False)
+    agent_assigned_message: str = ""
+    session_ended_message: str = ""
+    agent_assigned_timeout_seconds: int = 0
+    agent_assigned_timeout_message: str = ""
+    connected: bool = False
+    first_deployed_at: datetime | None = None
+    last_deployed_at: datetime | None = None
+    _created: bool = PrivateAttr(False)
+
+    @property
+    def created(self) -> bool:
+        """True when this deploy created the bot (Desk answered 201)."""
+        return self._created
+
+
+class Ticket(_Shape):
+    """A ticket opened (or found) by start_hitl, or closed by stop_hitl."""
+
+    ticket_id: str
+    number: int
+    status: str  # pending, assigned, closed (and whatever Desk adds)
+    conversation_id: str
+    priority: str = "medium"
+    title: str = ""
+    created_at: datetime | None = None
+    _created: bool = PrivateAttr(False)
+
+    @property
+    def created(self) -> bool:
+        """start_hitl: True when it opened this ticket (201), False when the conversation's
+        open ticket was already there (200)."""
+        return self._created
+
+
+class StoredMessage(_Shape):
+    """The end user's message as Desk stored it (send_message's answer)."""
+
+    id: int
+    message_id: str | None = None
+    ticket_id: str
+    ticket_number: int
+    conversation_id: str
+    text: str
+    user_name: str = ""
+    created_at: datetime | None = None
+    duplicate: bool = False
+
+
+class Event(_Shape):
+    """One event of the bot's log. The subclasses add the fields of the known types;
+    an event of a type this SDK does not know is an `Event` with its fields as extras."""
+
+    id: str
+    cursor: int
+    type: str
+    created_at: datetime | None = None
+    bot_id: str = ""
+    ticket_id: str = ""
+    ticket_number: int = 0
+    conversation_id: str = ""
+
+
+class HitlAssigned(Event):
+    """An agent claimed the ticket (or it was reassigned): show `message` to the user."""
+
+    type: Literal["hitlAssigned"] = "hitlAssigned"
+    agent_name: str = ""
+    message: str = ""
+    reassigned: bool = False
+
+
+class AgentMessage(Event):
+    """The agent replied: relay `text` to the end user."""
+
+    type: Literal["agentMessage"] = "agentMessage"
+    text: str = ""
+    agent_name: str = ""
+    message_id: int | None = None
+
+
+class HitlStopped(Event):
+    """The session ended (`reason`: agentClosed, botStopped, timeout): the bot is back
+    in charge; show `message` (when there is one) to the user."""
+
+    type: Literal["hitlStopped"] = "hitlStopped"
+    reason: str = ""
+    message: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    "hitlAssigned": HitlAssigned,
+    "agentMessage": AgentMessage,
+    "hitlStopped": HitlStopped,
+}
+
+AnyEvent = HitlAssigned | AgentMessage | HitlStopped | Event
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    """The typed event for one JSON object of the log (a webhook body or a long-poll item)."""
+    return EVENT_TYPES.get(str(data.get("type")), Event).model_validate(data)
+
+
+class EventPage(_Shape):
+    """One answer of the events endpoint: the events after `after`, and the next cursor."""
+
+    events: list[Event]
+    cursor: int
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> EventPage:
+        events = [parse_event(item) for item in data.get("events", [])]
+        return cls.model_validate({**data, "events": events})
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+# Requests check only what the SDK needs; Desk checks values (a 422 names the field), so
+# a value a newer Desk accepts is never refused here.
+
+
+class HistoryItem(_Shape):
+    """A line of the conversation so far, for start_hitl's `message_history`
+    (`role`: "user" or "bot")."""
+
+    role: str
+    text: str
+    created_at: datetime | None = None
+
+
+class DeployRequest(_Shape):
+    name: str | None = None
+    webhook_url: str | None = None
+    agent_assigned_message: str | None = None
+    session_ended_message: str | None = None
+    agent_assigned_timeout_seconds: int | None = None
+    agent_assigned_timeout_message: str | None = None
+
+
+class StartHitlRequest(_Shape):
+    conversation_id: str
+    title: str | None = None
+    priority: str | None = None
+    user_name: str | None = None
+    user_email: str | None = None
+    description: str | None = None
+    message_history: list[HistoryItem] | None = None
+
+
+class MessageRequest(_Shape):
+    text: str
+    message_id: str
+    user_name: str | None = None
+
+
+class StopHitlRequest(_Shape):
+    conversation_id: str
+    reason: str | None = None
+
+
+class ErrorBody(_Shape):
+    """Desk's one error shape: {error, message, fields?}."""
+
+    error: str = "error"
+    message: str = ""
+    fields: dict[str, str] | None = None

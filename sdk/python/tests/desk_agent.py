@@ -1,0 +1,68 @@
+"""The human side of Desk for the SDK's tests: an agent working tickets, an admin enabling bots.
+
+Run with Desk's own interpreter, beside a running `manage.py serve` on the same
+database (`DESK_PYTHON desk_agent.py`, cwd the Desk checkout). It reads one JSON
+command per line on stdin and answers one JSON line on stdout; each command is one
+of Desk's service functions, the ones the inbox's buttons call. It never touches the
+bot API: the SDK under test is the only bot.
+"""
+
+import json
+import sys
+import traceback
+
+import django
+
+django.setup()
+
+from bots.services import api_key_create, bot_set_connected  # noqa: E402
+from desk import services  # noqa: E402
+from desk.models import Ticket  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+
+AGENT, _ = get_user_model().objects.get_or_create(
+    username="maya", defaults={"first_name": "Maya", "last_name": "Lopez"}
+)
+
+
+def ticket(bot_id: str, conversation_id: str) -> Ticket:
+    return Ticket.objects.filter(
+        bot__bot_id=bot_id, conversation_id=conversation_id
+    ).latest("pk")
+
+
+def run(command: dict) -> object:
+    op = command.pop("op")
+    if op == "create_key":
+        return api_key_create(name=command["name"])[1]
+    if op == "connect":
+        bot_set_connected(bot_id=command["bot_id"], connected=command.get("connected", True))
+        return True
+    found = ticket(command["bot_id"], command["conversation_id"])
+    if op == "claim":
+        services.ticket_claim(ticket_id=found.pk, agent=AGENT)
+    elif op == "reply":
+        services.ticket_reply(ticket_id=found.pk, agent=AGENT, text=command["text"])
+    elif op == "close":
+        services.ticket_close(ticket_id=found.pk, agent=AGENT)
+    elif op == "ticket":
+        return {
+            "status": found.status,
+            "closeReason": found.close_reason,
+            "userName": found.user_name,
+            "messages": [
+                {"kind": m.kind, "text": m.text} for m in found.messages.order_by("pk")
+            ],
+        }
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    return True
+
+
+for line in sys.stdin:
+    try:
+        answer = {"ok": run(json.loads(line))}
+    except Exception:
+        answer = {"error": traceback.format_exc()}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.flush()
