@@ -51,6 +51,23 @@ def get(url: str, headers: dict | None = None) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+def customer_gets_a_human(base: str) -> bool:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=20) as webchat:
+        webchat.get("/demo/")
+        started = webchat.post("/demo/", data={
+            "name": "Jo", "csrfmiddlewaretoken": webchat.cookies["csrftoken"],
+        })
+        assert started.status_code == 302, started.text
+        chat = started.headers["location"]
+        webchat.get(chat)
+        sent = webchat.post(chat + "send", json={"text": "a human please"},
+                            headers={"X-CSRFToken": webchat.cookies["csrftoken"]})
+        assert sent.status_code == 202, sent.text
+        return sent.json()["handoff"] is True
+
+
 @pytest.mark.slow
 def test_make_run_serves_desk_with_demo_data_from_a_clean_copy(tmp_path):
     repo = tmp_path / "desk"
@@ -94,6 +111,8 @@ def test_make_run_serves_desk_with_demo_data_from_a_clean_copy(tmp_path):
         status, body = get(f"{base}/api/v1/bots/desk-demo", {"Authorization": f"Bearer {key}"})
         assert status == 200 and json.loads(body)["connected"] is True
         assert (repo / "var" / "desk.sqlite3").exists()
+        # The demo bot, built on the SDK that `make run` installed from sdk/python, hands over.
+        assert customer_gets_a_human(base)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -1,21 +1,33 @@
 """The reference bot: canned answers, a handoff to Desk when it is out of its depth, and a
 `refund` tool that asks a person on Desk before it refunds (see `bots.demo.refunds`).
 
-Everything it does with Desk goes through Desk's public HTTP API (deploy, startHitl,
-messages, stopHitl) with its API key, and everything it hears from Desk arrives as a
-signed webhook (see `receive_event`). Copy it as the skeleton of a real bot.
+It talks to Desk with the bot SDK (`desk_sdk`, in sdk/python), as any Python bot
+would: deploy, startHitl, messages, stopHitl and approval requests through `AsyncDesk` with its
+API key,
+and Desk's events as signed webhooks through the SDK's Django receiver (see
+`receive_event`). Copy it as the skeleton of a real bot.
 """
 
-import hashlib
-import hmac
 import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote
 
-import httpx
 from asgiref.sync import sync_to_async
+from desk_sdk import (
+    AgentMessage,
+    ApprovalDecided,
+    AsyncDesk,
+    BotNotConnected,
+    DeskError,
+    DeskUnreachable,
+    Event,
+    HitlAssigned,
+    HitlStopped,
+    NotFound,
+    Retry,
+    TicketClosed,
+)
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -139,34 +151,34 @@ def transcript(chat: Chat) -> list[dict]:
 
 @dataclass
 class Desk:
-    """Desk's HTTP API as this bot sees it: a base URL and its API key."""
+    """Desk as this bot sees it: Desk's base URL and the bot's settings row (its id, key
+    and the webhook secret Desk gave it)."""
 
     base_url: str
     config: DemoBotConfig
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.base_url.rstrip("/") + "/api/v1",
-            headers={"Authorization": f"Bearer {self.config.api_key}"},
-            timeout=15,
+    def client(self) -> AsyncDesk:
+        # The customer waits for this answer in the webchat: retries stop within 10 s.
+        return AsyncDesk(
+            self.base_url, api_key=self.config.api_key, bot_id=self.config.bot_id,
+            timeout=15, retry=Retry(total_seconds=10),
         )
 
-    @property
-    def bot_path(self) -> str:
-        return f"/bots/{quote(self.config.bot_id, safe='')}"
-
-    async def deploy(self) -> None:
-        """PUT the bot with its webhook URL (once per URL) and keep the signing secret."""
+    async def deploy(self, client: AsyncDesk) -> None:
+        """Deploy the bot with its webhook URL (once per URL) and keep the signing secret."""
         webhook_url = self.base_url.rstrip("/") + WEBHOOK_PATH
         if self.config.webhook_url == webhook_url and self.config.webhook_secret:
             return
-        async with self.client() as client:
-            r = await client.put(
-                self.bot_path, json={**HANDOFF_SETTINGS, "webhookUrl": webhook_url}
-            )
-        r.raise_for_status()
+        bot = await client.deploy(
+            name=BOT_NAME,
+            webhook_url=webhook_url,
+            agent_assigned_message=HANDOFF_SETTINGS["agentAssignedMessage"],
+            session_ended_message=HANDOFF_SETTINGS["sessionEndedMessage"],
+            agent_assigned_timeout_seconds=HANDOFF_SETTINGS["agentAssignedTimeoutSeconds"],
+            agent_assigned_timeout_message=HANDOFF_SETTINGS["agentAssignedTimeoutMessage"],
+        )
         self.config.webhook_url = webhook_url
-        self.config.webhook_secret = r.json()["webhookSecret"]
+        self.config.webhook_secret = bot.webhook_secret
         self.config.deployed_at = timezone.now()
         await sync_to_async(self.config.save)(
             update_fields=["webhook_url", "webhook_secret", "deployed_at"]
@@ -180,73 +192,74 @@ async def handle_user_message(desk: Desk, chat: Chat, text: str) -> None:
         return
     line = await sync_to_async(add_line)(chat, Line.Sender.USER, text, chat.user_name)
     try:
-        await desk.deploy()
-        if chat.handoff:
-            if text.lower() == END_COMMAND:
-                await _stop(desk, chat)
+        async with desk.client() as client:
+            await desk.deploy(client)
+            if chat.handoff:
+                if text.lower() == END_COMMAND:
+                    await _stop(client, chat)
+                    return
+                if await _relay(client, chat, line):
+                    return
+            asked_for_a_person = bool(ESCALATE.search(text))
+            if refunds.wants_refund(text) and not asked_for_a_person:
+                await _refund(client, chat, line)
                 return
-            if await _relay(desk, chat, line):
+            answer = canned_answer(text)
+            if answer and not asked_for_a_person:
+                await sync_to_async(add_line)(chat, Line.Sender.BOT, answer, BOT_NAME)
                 return
-        asked_for_a_person = bool(ESCALATE.search(text))
-        if refunds.wants_refund(text) and not asked_for_a_person:
-            await _refund(desk, chat, line)
-            return
-        answer = canned_answer(text)
-        if answer and not asked_for_a_person:
-            await sync_to_async(add_line)(chat, Line.Sender.BOT, answer, BOT_NAME)
-            return
-        if not asked_for_a_person:
-            await sync_to_async(add_line)(chat, Line.Sender.BOT, DONT_KNOW, BOT_NAME)
-        await _escalate(desk, chat)
-    except httpx.HTTPError as exc:
+            if not asked_for_a_person:
+                await sync_to_async(add_line)(chat, Line.Sender.BOT, DONT_KNOW, BOT_NAME)
+            await _escalate(client, chat)
+    except DeskError as exc:  # Desk unreachable, or refusing to deploy the bot
         logger.warning("demo bot could not reach Desk: %s", exc)
         await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
 
 
-async def _relay(desk: Desk, chat: Chat, line: Line) -> bool:
+async def _relay(client: AsyncDesk, chat: Chat, line: Line) -> bool:
     """Pass the message to the agent. False when the handoff turned out to be over."""
-    path = f"{desk.bot_path}/conversations/{quote(chat.conversation_id, safe='')}/messages"
-    async with desk.client() as client:
-        r = await client.post(
-            path, json={"text": line.text, "messageId": f"line-{line.pk}",
-                        "userName": chat.user_name},
+    try:
+        # The line's id is the messageId: a retried send is stored once.
+        await client.send_message(
+            chat.conversation_id, line.text, message_id=f"line-{line.pk}",
+            user_name=chat.user_name,
         )
-    if r.status_code == 202:
-        return True
-    if r.status_code == 409:  # the ticket closed meanwhile: the bot is back in charge
+    except TicketClosed:  # the ticket closed meanwhile: the bot is back in charge
         await sync_to_async(set_handoff)(chat, False)
         return False
-    logger.warning("demo bot: relaying failed with %s %s", r.status_code, r.text[:200])
-    await sync_to_async(add_line)(chat, Line.Sender.SYSTEM, NOT_DELIVERED)
+    except DeskUnreachable:
+        raise
+    except DeskError as exc:
+        logger.warning("demo bot: relaying failed: %s", exc)
+        await sync_to_async(add_line)(chat, Line.Sender.SYSTEM, NOT_DELIVERED)
     return True
 
 
-async def _escalate(desk: Desk, chat: Chat) -> None:
+async def _escalate(client: AsyncDesk, chat: Chat) -> None:
     history = await sync_to_async(transcript)(chat)
     first_question = next((h["text"] for h in history if h["role"] == "user"), "")
-    async with desk.client() as client:
-        r = await client.post(
-            f"{desk.bot_path}/startHitl",
-            json={
-                "conversationId": chat.conversation_id,
-                "title": f"Webchat: {first_question}"[:300],
-                "priority": "medium",
-                "userName": chat.user_name,
-                "userEmail": chat.user_email,
-                "messageHistory": history[-500:],
-            },
+    try:
+        await client.start_hitl(
+            chat.conversation_id,
+            title=f"Webchat: {first_question}"[:300],
+            priority="medium",
+            user_name=chat.user_name,
+            user_email=chat.user_email,
+            message_history=history[-500:],
         )
-    if r.status_code in (200, 201):
+    except BotNotConnected:
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, NOT_CONNECTED, BOT_NAME)
+    except DeskUnreachable:
+        raise
+    except DeskError as exc:
+        logger.warning("demo bot: startHitl failed: %s", exc)
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
+    else:
         await sync_to_async(set_handoff)(chat, True)
         await sync_to_async(add_line)(chat, Line.Sender.BOT, HANDING_OVER, BOT_NAME)
-    elif r.status_code == 403:
-        await sync_to_async(add_line)(chat, Line.Sender.BOT, NOT_CONNECTED, BOT_NAME)
-    else:
-        logger.warning("demo bot: startHitl answered %s %s", r.status_code, r.text[:200])
-        await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
 
 
-async def _refund(desk: Desk, chat: Chat, line: Line) -> None:
+async def _refund(client: AsyncDesk, chat: Chat, line: Line) -> None:
     """The refund tool: ask a person on Desk to approve it; the decision comes back as
     an `approvalDecided` event (see `receive_event`)."""
     ask = refunds.parse(line.text)
@@ -254,29 +267,24 @@ async def _refund(desk: Desk, chat: Chat, line: Line) -> None:
         await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.WHICH_ORDER, BOT_NAME)
         return
     request = refunds.request(ask, line_id=line.pk, user_name=chat.user_name, text=line.text)
-    async with desk.client() as client:
-        r = await client.post(
-            f"{desk.bot_path}/approvals",
-            json={**request, "conversationId": chat.conversation_id},
-        )
-    if r.status_code in (200, 201):
-        await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.reviewing(ask), BOT_NAME)
-    elif r.status_code == 403:
+    try:
+        await client.request_approval(**request, conversation_id=chat.conversation_id)
+    except BotNotConnected:
         await sync_to_async(add_line)(chat, Line.Sender.BOT, NOT_CONNECTED, BOT_NAME)
-    else:
-        logger.warning("demo bot: the approval request answered %s %s",
-                       r.status_code, r.text[:200])
+    except DeskUnreachable:
+        raise
+    except DeskError as exc:
+        logger.warning("demo bot: the approval request failed: %s", exc)
         await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
+    else:
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.reviewing(ask), BOT_NAME)
 
 
-async def _stop(desk: Desk, chat: Chat) -> None:
-    async with desk.client() as client:
-        r = await client.post(
-            f"{desk.bot_path}/stopHitl",
-            json={"conversationId": chat.conversation_id, "reason": "cancel"},
-        )
-    if r.status_code not in (200, 404, 409):
-        r.raise_for_status()
+async def _stop(client: AsyncDesk, chat: Chat) -> None:
+    try:
+        await client.stop_hitl(chat.conversation_id, reason="cancel")
+    except (NotFound, TicketClosed):
+        pass  # already over: the bot is in charge either way
     await sync_to_async(set_handoff)(chat, False)
     await sync_to_async(add_line)(chat, Line.Sender.BOT, USER_ENDED, BOT_NAME)
 
@@ -284,12 +292,11 @@ async def _stop(desk: Desk, chat: Chat) -> None:
 # --- hearing from Desk -----------------------------------------------------------------
 
 
-def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """Desk-Signature is v1=HMAC-SHA256(secret, timestamp + "." + body); refuse old ones."""
-    if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
-        return False
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return hmac.compare_digest(f"v1={expected.hexdigest()}", signature)
+def webhook_secret() -> str:
+    """The secret Desk signs this bot's webhooks with (read on each request: it comes
+    with the deploy answer)."""
+    config = DemoBotConfig.objects.first()
+    return config.webhook_secret if config else ""
 
 
 def _refund_asked(chat: Chat, request_id: str) -> refunds.RefundAsk | None:
@@ -298,29 +305,27 @@ def _refund_asked(chat: Chat, request_id: str) -> refunds.RefundAsk | None:
     return refunds.parse(line.text) if line else None
 
 
-def receive_event(event: dict) -> None:
+def receive_event(event: Event) -> None:
     """Act on one verified webhook event. Safe to receive twice (de-duplicated by id)."""
-    chat = Chat.objects.filter(conversation_id=event.get("conversationId")).first()
+    chat = Chat.objects.filter(conversation_id=event.conversation_id).first()
     if chat is None:
         return  # not one of ours (or long gone): acknowledge and forget
-    kind = event.get("type")
-    if kind == "hitlStopped":
+    if isinstance(event, HitlStopped):
         set_handoff(chat, False)  # the bot is back in charge (idempotent)
-    if kind == "agentMessage":
-        sender, author, text = Line.Sender.AGENT, event.get("agentName", ""), event.get("text")
-    elif kind == "hitlAssigned":
-        sender, author, text = Line.Sender.SYSTEM, "", event.get("message")
-    elif kind == "hitlStopped":
-        sender, author, text = Line.Sender.BOT, BOT_NAME, event.get("message")
-    elif kind == "approvalDecided" and event.get("action") == refunds.ACTION:
+        sender, author, text = Line.Sender.BOT, BOT_NAME, event.message
+    elif isinstance(event, AgentMessage):
+        sender, author, text = Line.Sender.AGENT, event.agent_name, event.text
+    elif isinstance(event, HitlAssigned):
+        sender, author, text = Line.Sender.SYSTEM, "", event.message
+    elif isinstance(event, ApprovalDecided) and event.action == refunds.ACTION:
         sender, author = Line.Sender.BOT, BOT_NAME
-        text = refunds.outcome(event, asked=_refund_asked(chat, event.get("requestId", "")))
+        text = refunds.outcome(event, asked=_refund_asked(chat, event.request_id))
     else:
-        return
+        return  # an event type this bot does not use
     if not text:
         return
     try:
         # The line keeps the event id: a re-sent event meets the unique constraint.
-        add_line(chat, sender, text, author, desk_event_id=event.get("id"))
+        add_line(chat, sender, text, author, desk_event_id=event.id)
     except IntegrityError:
         pass  # seen this one already

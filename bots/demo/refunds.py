@@ -6,12 +6,14 @@ currency} with their JSON Schema), tells the customer a person is reviewing it, 
 when the `approvalDecided` event arrives tells them the outcome: the amount approved
 (the agent's, if they changed it), or the agent's reason.
 
-This module holds what the tool says and asks; `bot.py` makes the calls.
+This module holds what the tool says and asks; `bot.py` makes the calls (desk-sdk).
 """
 
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from desk_sdk import ApprovalDecided
 
 ACTION = "refund"
 
@@ -102,17 +104,18 @@ def money(amount: float, currency: str) -> str:
 
 
 def request(ask: RefundAsk, *, line_id: int, user_name: str, text: str) -> dict:
-    """The approval request (its `requestId` is the customer's line: a retry asks once)."""
+    """The approval request, as `request_approval`'s arguments (its `request_id` is the
+    customer's line: a retry asks once)."""
     amount = money(ask.amount, ask.currency)
     return {
-        "requestId": f"refund-line-{line_id}",
+        "request_id": f"refund-line-{line_id}",
         "action": ACTION,
         "title": f"Refund {amount} on order #{ask.order_id}",
         "summary": f"{user_name or 'The customer'} asked in the webchat: \u201c{text}\u201d",
         "arguments": ask.arguments,
-        "argumentsSchema": SCHEMA,
+        "arguments_schema": SCHEMA,
         "priority": "medium",
-        "expiresInSeconds": 3600,
+        "expires_in_seconds": 3600,
     }
 
 
@@ -126,23 +129,23 @@ def line_of(request_id: str) -> int | None:
     return int(found[1]) if found else None
 
 
-def outcome(event: dict, *, asked: RefundAsk | None = None) -> str | None:
+def outcome(event: ApprovalDecided, *, asked: RefundAsk | None = None) -> str | None:
     """What to tell the customer once the refund was decided (None: nothing to say).
     `asked`: what they asked for, to name it when the agent changed the amount."""
-    args = event.get("arguments") or {}
+    args = event.arguments
     order = args.get("orderId", "?")
-    agent = event.get("agentName") or "Our team"
-    match event.get("decision"):
+    agent = event.agent_name or "Our team"
+    match event.decision:
         case "approved":
             amount = money(float(args.get("amount", 0)), str(args.get("currency", "")))
-            if event.get("edited") and asked is not None:
+            if event.edited and asked is not None:
                 return APPROVED_CHANGED.format(
                     agent=agent, amount=amount, order=order,
                     asked=money(asked.amount, asked.currency),
                 )
             return APPROVED.format(agent=agent, amount=amount, order=order)
         case "rejected":
-            return REJECTED.format(order=order, reason=event.get("reason") or "no reason given")
+            return REJECTED.format(order=order, reason=event.reason or "no reason given")
         case "expired":
             return EXPIRED.format(order=order)
     return None  # cancelled: the bot withdrew it itself

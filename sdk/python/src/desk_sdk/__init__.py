@@ -14,6 +14,7 @@ from desk_sdk._calls import NO_RETRY, Retry, __version__
 from desk_sdk.client import AsyncDesk, Desk
 from desk_sdk.cursors import CursorStore, FileCursorStore, MemoryCursorStore
 from desk_sdk.errors import (
+    AlreadyDecided,
     BotNotConnected,
     Conflict,
     DeskError,
@@ -30,6 +31,8 @@ from desk_sdk.errors import (
 )
 from desk_sdk.models import (
     AgentMessage,
+    Approval,
+    ApprovalDecided,
     Bot,
     Event,
     EventPage,
@@ -46,8 +49,9 @@ __all__ = [
     "__version__", "Desk", "AsyncDesk", "Retry", "NO_RETRY",
     "CursorStore", "FileCursorStore", "MemoryCursorStore",
     "DeskError", "Unauthorized", "Forbidden", "BotNotConnected", "NotFound", "Conflict",
-    "TicketClosed", "PayloadTooLarge", "ValidationFailed", "RateLimited", "ServerError",
+    "TicketClosed", "AlreadyDecided", "PayloadTooLarge", "ValidationFailed", "RateLimited",
+    "ServerError",
     "DeskUnreachable", "InvalidWebhook",
     "Bot", "Ticket", "StoredMessage", "Event", "HitlAssigned", "AgentMessage", "HitlStopped",
-    "EventPage", "HistoryItem", "parse_event", "verify_webhook",
+    "ApprovalDecided", "Approval", "EventPage", "HistoryItem", "parse_event", "verify_webhook",
 ]

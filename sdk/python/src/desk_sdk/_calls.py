@@ -14,6 +14,8 @@ import httpx
 
 from desk_sdk import errors
 from desk_sdk.models import (
+    Approval,
+    ApprovalRequest,
     Bot,
     DeployRequest,
     EventPage,
@@ -131,6 +133,12 @@ def _ticket(response: httpx.Response) -> Ticket:
     return ticket
 
 
+def _approval(response: httpx.Response) -> Approval:
+    approval = Approval.model_validate(response.json())
+    approval._created = response.status_code == 201
+    return approval
+
+
 def _bot(response: httpx.Response) -> Bot:
     bot = Bot.model_validate(response.json())
     bot._created = response.status_code == 201
@@ -149,6 +157,9 @@ class Operations:
         ("POST", "/api/v1/bots/{botId}/conversations/{conversationId}/messages"): "send_message",
         ("POST", "/api/v1/bots/{botId}/stopHitl"): "stop_hitl",
         ("GET", "/api/v1/bots/{botId}/events"): "events",
+        ("POST", "/api/v1/bots/{botId}/approvals"): "request_approval",
+        ("GET", "/api/v1/bots/{botId}/approvals/{approvalId}"): "get_approval",
+        ("POST", "/api/v1/bots/{botId}/approvals/{approvalId}/cancel"): "cancel_approval",
     }
 
     def __init__(self, bot_id: str) -> None:
@@ -204,6 +215,23 @@ class Operations:
             "GET", f"{self._bot_path}/events", lambda r: EventPage.parse(r.json()), ALWAYS,
             params=params, timeout=wait + timeout,
         )
+
+
+    def _request_approval(self, request_id: str | None, **fields: Any) -> Call[Approval]:
+        # Desk answers the same approval for the same requestId: safe to repeat.
+        request_id = request_id or f"sdk-{uuid.uuid4().hex}"
+        body = ApprovalRequest(request_id=request_id, **_given(**fields)).to_json()
+        return Call("POST", f"{self._bot_path}/approvals", _approval, ALWAYS, json=body)
+
+    def _get_approval(self, approval_id: str, wait: float, timeout: float) -> Call[Approval]:
+        path = f"{self._bot_path}/approvals/{_segment(approval_id)}"
+        return Call("GET", path, _approval, ALWAYS, params=_given(wait=int(wait)),
+                    timeout=wait + timeout)
+
+    def _cancel_approval(self, approval_id: str) -> Call[Approval]:
+        # Withdrawing again answers the same approval: safe to repeat.
+        path = f"{self._bot_path}/approvals/{_segment(approval_id)}/cancel"
+        return Call("POST", path, _approval, ALWAYS)
 
 
 def listen_pause(failures: int, cap: float) -> float:

@@ -35,7 +35,16 @@ from desk_sdk._calls import (
     unreachable,
 )
 from desk_sdk.cursors import CursorStore, MemoryCursorStore
-from desk_sdk.models import Bot, Event, EventPage, HistoryItem, Priority, StoredMessage, Ticket
+from desk_sdk.models import (
+    Approval,
+    Bot,
+    Event,
+    EventPage,
+    HistoryItem,
+    Priority,
+    StoredMessage,
+    Ticket,
+)
 
 logger = logging.getLogger("desk_sdk")
 T = TypeVar("T")
@@ -179,6 +188,50 @@ class Desk(Operations):
         """One long-poll: the events after cursor `after` (at once, or within `wait`
         seconds, 0–30), and the cursor to pass next time."""
         return self._call(self._events(after, wait, limit, self.timeout))
+
+    def request_approval(
+        self,
+        request_id: str | None = None,
+        *,
+        action: str,
+        title: str,
+        arguments: dict[str, Any],
+        summary: str | None = None,
+        arguments_schema: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
+        priority: Priority | None = None,
+        expires_in_seconds: int | None = None,
+    ) -> Approval:
+        """Ask a person on Desk to approve an action (`POST /bots/{botId}/approvals`).
+        `request_id` is your idempotency key: the same one again answers the same approval
+        (pass one derived from your tool call, so a re-run asks once; without it the SDK
+        makes one for this call's retries). Then `wait_for_approval`, or act on the
+        `ApprovalDecided` event."""
+        return self._call(self._request_approval(
+            request_id, action=action, title=title, arguments=arguments, summary=summary,
+            arguments_schema=arguments_schema, conversation_id=conversation_id,
+            priority=priority, expires_in_seconds=expires_in_seconds,
+        ))
+
+    def get_approval(self, approval_id: str, *, wait: float = 0) -> Approval:
+        """The approval; while it is pending, waits up to `wait` seconds (0–30) for the
+        decision."""
+        return self._call(self._get_approval(approval_id, wait, self.timeout))
+
+    def cancel_approval(self, approval_id: str) -> Approval:
+        """Withdraw the request (status `cancelled`). Raises `AlreadyDecided` once it was
+        approved, rejected or expired."""
+        return self._call(self._cancel_approval(approval_id))
+
+    def wait_for_approval(self, approval_id: str, *, timeout: float | None = None) -> Approval:
+        """The approval once decided (approved, rejected, expired or cancelled), polling
+        30 s at a time; still pending after `timeout` seconds (None: until it expires)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = LISTEN_WAIT if deadline is None else deadline - time.monotonic()
+            approval = self.get_approval(approval_id, wait=max(0, min(LISTEN_WAIT, left)))
+            if not approval.pending or (deadline is not None and time.monotonic() >= deadline):
+                return approval
 
     # --- events, forever ---------------------------------------------------------------
 
@@ -335,6 +388,45 @@ class AsyncDesk(Operations):
     ) -> EventPage:
         """See `Desk.events`."""
         return await self._call(self._events(after, wait, limit, self.timeout))
+
+    async def request_approval(
+        self,
+        request_id: str | None = None,
+        *,
+        action: str,
+        title: str,
+        arguments: dict[str, Any],
+        summary: str | None = None,
+        arguments_schema: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
+        priority: Priority | None = None,
+        expires_in_seconds: int | None = None,
+    ) -> Approval:
+        """See `Desk.request_approval`."""
+        return await self._call(self._request_approval(
+            request_id, action=action, title=title, arguments=arguments, summary=summary,
+            arguments_schema=arguments_schema, conversation_id=conversation_id,
+            priority=priority, expires_in_seconds=expires_in_seconds,
+        ))
+
+    async def get_approval(self, approval_id: str, *, wait: float = 0) -> Approval:
+        """See `Desk.get_approval`."""
+        return await self._call(self._get_approval(approval_id, wait, self.timeout))
+
+    async def cancel_approval(self, approval_id: str) -> Approval:
+        """See `Desk.cancel_approval`."""
+        return await self._call(self._cancel_approval(approval_id))
+
+    async def wait_for_approval(
+        self, approval_id: str, *, timeout: float | None = None
+    ) -> Approval:
+        """See `Desk.wait_for_approval`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = LISTEN_WAIT if deadline is None else deadline - time.monotonic()
+            approval = await self.get_approval(approval_id, wait=max(0, min(LISTEN_WAIT, left)))
+            if not approval.pending or (deadline is not None and time.monotonic() >= deadline):
+                return approval
 
     async def listen(
         self,

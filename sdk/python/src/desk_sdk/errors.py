@@ -78,6 +78,12 @@ class TicketClosed(Conflict):
     code = "ticket_closed"
 
 
+class AlreadyDecided(Conflict):
+    """409: the approval was already approved, rejected or expired: it cannot be withdrawn."""
+
+    code = "already_decided"
+
+
 class PayloadTooLarge(DeskError):
     """413: the request body is over Desk's limit (1 MiB)."""
 
@@ -128,6 +134,7 @@ BY_CODE: dict[str, type[DeskError]] = {
     "not_found": NotFound,
     "conflict": Conflict,
     "ticket_closed": TicketClosed,
+    "already_decided": AlreadyDecided,
     "too_large": PayloadTooLarge,
     "invalid": ValidationFailed,
     "rate_limited": RateLimited,

@@ -8,11 +8,14 @@ SDK. Events of a type this SDK does not know yet parse as a plain `Event`.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
+
+logger = logging.getLogger("desk_sdk")
 
 Priority = Literal["low", "medium", "high", "urgent"]
 
@@ -92,12 +95,20 @@ class Event(_Shape):
     type: str
     created_at: datetime | None = None
     bot_id: str = ""
-    ticket_id: str = ""
-    ticket_number: int = 0
-    conversation_id: str = ""
+    ticket_id: str | None = None
+    ticket_number: int | None = None
+    conversation_id: str | None = None
 
 
-class HitlAssigned(Event):
+class HitlEvent(Event):
+    """An event of a handoff: it always names its conversation and ticket."""
+
+    ticket_id: str
+    ticket_number: int
+    conversation_id: str
+
+
+class HitlAssigned(HitlEvent):
     """An agent claimed the ticket (or it was reassigned): show `message` to the user."""
 
     type: Literal["hitlAssigned"] = "hitlAssigned"
@@ -106,7 +117,7 @@ class HitlAssigned(Event):
     reassigned: bool = False
 
 
-class AgentMessage(Event):
+class AgentMessage(HitlEvent):
     """The agent replied: relay `text` to the end user."""
 
     type: Literal["agentMessage"] = "agentMessage"
@@ -115,7 +126,7 @@ class AgentMessage(Event):
     message_id: int | None = None
 
 
-class HitlStopped(Event):
+class HitlStopped(HitlEvent):
     """The session ended (`reason`: agentClosed, botStopped, timeout): the bot is back
     in charge; show `message` (when there is one) to the user."""
 
@@ -124,18 +135,84 @@ class HitlStopped(Event):
     message: str | None = None
 
 
+class ApprovalDecided(Event):
+    """An approval request was decided (`decision`: approved, rejected, expired,
+    cancelled). Act on `arguments`: the agent's, when `edited`. `conversation_id` and
+    the ticket are there when the request named a conversation."""
+
+    type: Literal["approvalDecided"] = "approvalDecided"
+    approval_id: str
+    request_id: str = ""
+    action: str = ""
+    decision: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    edited: bool = False
+    reason: str | None = None
+    agent_name: str | None = None
+    decided_at: datetime | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     "hitlAssigned": HitlAssigned,
     "agentMessage": AgentMessage,
     "hitlStopped": HitlStopped,
+    "approvalDecided": ApprovalDecided,
 }
 
-AnyEvent = HitlAssigned | AgentMessage | HitlStopped | Event
+AnyEvent = HitlAssigned | AgentMessage | HitlStopped | ApprovalDecided | Event
 
 
 def parse_event(data: dict[str, Any]) -> Event:
-    """The typed event for one JSON object of the log (a webhook body or a long-poll item)."""
-    return EVENT_TYPES.get(str(data.get("type")), Event).model_validate(data)
+    """The typed event for one JSON object of the log (a webhook body or a long-poll item).
+    One that does not fit its type's model (a newer Desk changed it) is a plain `Event`
+    rather than an error: the bot keeps receiving."""
+    model = EVENT_TYPES.get(str(data.get("type")), Event)
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        if model is Event:
+            raise
+        logger.warning("desk_sdk: a %s event did not fit its model; read as Event", model)
+        return Event.model_validate(data)
+
+
+class Approval(_Shape):
+    """An approval request as Desk has it (request_approval, get_approval, cancel_approval).
+    `status`: pending, approved, rejected, expired or cancelled; act on `arguments` (the
+    agent's, when `edited`), not on the ones you asked with."""
+
+    approval_id: str
+    request_id: str = ""
+    status: str
+    action: str = ""
+    title: str = ""
+    summary: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    original_arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments_schema: dict[str, Any] | None = None
+    edited: bool = False
+    reason: str | None = None
+    agent_name: str | None = None
+    conversation_id: str | None = None
+    priority: str = "medium"
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    decided_at: datetime | None = None
+    _created: bool = PrivateAttr(False)
+
+    @property
+    def created(self) -> bool:
+        """request_approval: True when this call created it (201), False when the
+        `request_id` was already known (200)."""
+        return self._created
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "approved"
 
 
 class EventPage(_Shape):
@@ -194,6 +271,18 @@ class MessageRequest(_Shape):
 class StopHitlRequest(_Shape):
     conversation_id: str
     reason: str | None = None
+
+
+class ApprovalRequest(_Shape):
+    request_id: str
+    action: str
+    title: str
+    arguments: dict[str, Any]
+    summary: str | None = None
+    arguments_schema: dict[str, Any] | None = None
+    conversation_id: str | None = None
+    priority: str | None = None
+    expires_in_seconds: int | None = None
 
 
 class ErrorBody(_Shape):
