@@ -129,6 +129,12 @@ class Agent:
     def close(self, bot_id: str, conversation_id: str) -> None:
         self._do("close", bot_id=bot_id, conversation_id=conversation_id)
 
+    def decide(self, approval_id: str, approve: bool, arguments: dict | None = None,
+               reason: str = "") -> None:
+        """Alex (an admin) approves, possibly with edited arguments, or rejects."""
+        self._do("decide", approval_id=approval_id, approve=approve, arguments=arguments,
+                 reason=reason)
+
     def ticket(self, bot_id: str, conversation_id: str) -> dict:
         return self._do("ticket", bot_id=bot_id, conversation_id=conversation_id)
 

@@ -23,6 +23,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 AGENT, _ = get_user_model().objects.get_or_create(
     username="maya", defaults={"first_name": "Maya", "last_name": "Lopez"}
 )
+ADMIN, _ = get_user_model().objects.get_or_create(  # admins may decide approvals
+    username="alex", defaults={"first_name": "Alex", "last_name": "Admin", "is_staff": True}
+)
 
 
 def ticket(bot_id: str, conversation_id: str) -> Ticket:
@@ -37,6 +40,16 @@ def run(command: dict) -> object:
         return api_key_create(name=command["name"])[1]
     if op == "connect":
         bot_set_connected(bot_id=command["bot_id"], connected=command.get("connected", True))
+        return True
+    if op == "decide":
+        from approvals.models import Approval
+        from approvals.services import approval_decide
+
+        approval = Approval.objects.get(public_id=command["approval_id"])
+        approval_decide(
+            approval_id=approval.pk, agent=ADMIN, approve=command["approve"],
+            arguments=command.get("arguments"), reason=command.get("reason", ""),
+        )
         return True
     found = ticket(command["bot_id"], command["conversation_id"])
     if op == "claim":

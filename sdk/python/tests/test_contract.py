@@ -15,14 +15,14 @@ import httpx
 import pytest
 from pydantic.alias_generators import to_snake
 
-from desk_sdk import AsyncDesk, Bot, Desk, EventPage, StoredMessage, Ticket
+from desk_sdk import Approval, AsyncDesk, Bot, Desk, EventPage, StoredMessage, Ticket
 from desk_sdk.models import EVENT_TYPES, Event
 
 pytestmark = pytest.mark.slow
 
 # Each answer schema of the document → the SDK model that reads it.
 ANSWER_MODELS = {"BotOut": Bot, "TicketOut": Ticket, "MessageOut": StoredMessage,
-                 "EventsOut": EventPage}
+                 "EventsOut": EventPage, "ApprovalOut": Approval}
 
 
 @pytest.fixture(scope="module")
