@@ -10,6 +10,10 @@ the graph (`interrupt`) until the human session ends.
   Desk, the agent's replies (and the join message) come back to the user.
 - `hitlStopped` resumes the graph with `Command(resume=...)`: the tool call gets its
   answer (what happened), and the model carries on with that in its context.
+- The `refund` tool is gated on a person's approval: it asks Desk (`request_approval`,
+  its `request_id` derived from the tool call, so running again asks once) and
+  `interrupt()`s while the request is pending; `approvalDecided` resumes the graph, the
+  tool runs again, finds the decision, and refunds the agent's amount, or not.
 
 The model is any LangChain chat model that supports tools (`init_chat_model(...)`);
 the test drives it with langchain-core's fake chat model, offline.
@@ -17,19 +21,36 @@ the test drives it with langchain-core's fake chat model, offline.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import tool
+from langchain_core.tools import InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
 
-from desk_sdk import AgentMessage, Desk, Event, HitlAssigned, HitlStopped, TicketClosed
+from desk_sdk import (
+    AgentMessage,
+    ApprovalDecided,
+    Desk,
+    Event,
+    HitlAssigned,
+    HitlStopped,
+    TicketClosed,
+)
 
 HANDING_OVER = "I'm getting a person from our team for you; they'll reply here."
+ASKED_APPROVAL = "A person on our team is reviewing that; I'll tell you as soon as they decide."
+REFUND_SCHEMA = {
+    "type": "object",
+    "properties": {"orderId": {"type": "string", "minLength": 1},
+                   "amount": {"type": "number", "exclusiveMinimum": 0}},
+    "required": ["orderId", "amount"],
+}
 
 
 @tool
@@ -54,17 +75,50 @@ def history(messages: list) -> list[dict[str, str]]:
     return lines[-500:]
 
 
-def build_graph(model: BaseChatModel, desk: Desk):
-    """agent → escalate → with_human → agent, compiled with a checkpointer (interrupts
-    need one: use a persistent one in production)."""
-    llm = model.bind_tools([talk_to_human])
+def refund_tool(desk: Desk, pay: Callable[[str, float], None]):
+    """`refund(order_id, amount)`, run only once a person approved it in Desk."""
+
+    @tool
+    def refund(
+        order_id: str,
+        amount: float,
+        config: RunnableConfig,
+        tool_call_id: Annotated[str, InjectedToolCallId],
+    ) -> str:
+        """Refund an order. A person on the support team approves (or changes) it first."""
+        approval = desk.request_approval(
+            f"langgraph-{tool_call_id}", action="refund",
+            title=f"Refund {amount} on order #{order_id}",
+            arguments={"orderId": order_id, "amount": amount}, arguments_schema=REFUND_SCHEMA,
+            conversation_id=config["configurable"]["thread_id"],
+        )
+        if approval.pending:
+            interrupt({"desk_approval": approval.approval_id})  # until approvalDecided
+            approval = desk.get_approval(approval.approval_id)
+        if not approval.approved:
+            return f"Not refunded: {approval.status}. {approval.reason or ''}".strip()
+        pay(approval.arguments["orderId"], approval.arguments["amount"])  # the agent's values
+        return f"Refunded {approval.arguments['amount']} on order #{order_id}."
+
+    return refund
+
+
+def build_graph(model: BaseChatModel, desk: Desk,
+                pay: Callable[[str, float], None] = lambda order, amount: None):
+    """agent → escalate → with_human → agent, and agent → tools → agent for the refund;
+    compiled with a checkpointer (interrupts need one: use a persistent one in
+    production). `pay(order_id, amount)` makes an approved refund."""
+    tools = [refund_tool(desk, pay)]
+    llm = model.bind_tools([talk_to_human, *tools])
 
     def agent(state: State) -> dict[str, Any]:
         return {"messages": [llm.invoke(state["messages"])]}
 
-    def wants_a_human(state: State) -> str:
+    def next_step(state: State) -> str:
         calls = getattr(state["messages"][-1], "tool_calls", None) or []
-        return "escalate" if any(c["name"] == "talk_to_human" for c in calls) else END
+        if any(c["name"] == "talk_to_human" for c in calls):
+            return "escalate"
+        return "tools" if calls else END
 
     def escalate(state: State, config: RunnableConfig) -> dict[str, Any]:
         call = state["messages"][-1].tool_calls[0]
@@ -86,8 +140,10 @@ def build_graph(model: BaseChatModel, desk: Desk):
     graph.add_node("agent", agent)
     graph.add_node("escalate", escalate)
     graph.add_node("with_human", with_human)
+    graph.add_node("tools", ToolNode(tools))
     graph.add_edge(START, "agent")
-    graph.add_conditional_edges("agent", wants_a_human, ["escalate", END])
+    graph.add_conditional_edges("agent", next_step, ["escalate", "tools", END])
+    graph.add_edge("tools", "agent")
     graph.add_edge("escalate", "with_human")
     graph.add_edge("with_human", "agent")
     return graph.compile(checkpointer=InMemorySaver())
@@ -97,15 +153,25 @@ class SupportBot:
     """The bot around the graph: one thread per conversation, Desk in between while a
     human has it. Each method returns what to show the user."""
 
-    def __init__(self, model: BaseChatModel, desk: Desk) -> None:
+    def __init__(self, model: BaseChatModel, desk: Desk,
+                 pay: Callable[[str, float], None] = lambda order, amount: None) -> None:
         self.desk = desk
-        self.graph = build_graph(model, desk)
+        self.graph = build_graph(model, desk, pay)
 
     def _config(self, conversation_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": conversation_id}}
 
+    def _waiting_for(self, conversation_id: str) -> dict:
+        """What the paused graph waits for: {"desk_ticket": …} or {"desk_approval": …}."""
+        interrupts = self.graph.get_state(self._config(conversation_id)).interrupts
+        return interrupts[0].value if interrupts else {}
+
     def with_human(self, conversation_id: str) -> bool:
-        return bool(self.graph.get_state(self._config(conversation_id)).interrupts)
+        return "desk_ticket" in self._waiting_for(conversation_id)
+
+    def _resume(self, conversation_id: str, value: Any) -> list[str]:
+        result = self.graph.invoke(Command(resume=value), self._config(conversation_id))
+        return [str(result["messages"][-1].content)]
 
     def on_user_message(self, conversation_id: str, text: str) -> list[str]:
         if self.with_human(conversation_id):
@@ -114,10 +180,13 @@ class SupportBot:
                 return []
             except TicketClosed:
                 pass  # the hitlStopped event is on its way; the model answers meanwhile
+        if "desk_approval" in self._waiting_for(conversation_id):
+            return [ASKED_APPROVAL]  # the graph waits for a person's decision
         result = self.graph.invoke({"messages": [HumanMessage(text)]},
                                    self._config(conversation_id))
         if result.get("__interrupt__"):
-            return [HANDING_OVER]
+            waiting = result["__interrupt__"][0].value
+            return [HANDING_OVER if "desk_ticket" in waiting else ASKED_APPROVAL]
         return [str(result["messages"][-1].content)]
 
     def on_desk_event(self, event: Event) -> list[str]:
@@ -126,12 +195,13 @@ class SupportBot:
         if isinstance(event, AgentMessage):
             return [event.text]
         if isinstance(event, HitlStopped) and self.with_human(event.conversation_id):
-            result = self.graph.invoke(
-                Command(resume={"reason": event.reason, "message": event.message}),
-                self._config(event.conversation_id),
-            )
             said = [event.message] if event.message else []
-            return [*said, str(result["messages"][-1].content)]
+            resume = {"reason": event.reason, "message": event.message}
+            return [*said, *self._resume(event.conversation_id, resume)]
+        if isinstance(event, ApprovalDecided) and event.conversation_id:
+            waiting = self._waiting_for(event.conversation_id)
+            if waiting.get("desk_approval") == event.approval_id:
+                return self._resume(event.conversation_id, event.decision)
         return []
 
 

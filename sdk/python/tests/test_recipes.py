@@ -273,6 +273,52 @@ def test_a_langgraph_agent_pauses_while_a_human_has_the_conversation(desk_server
     assert desk_server.agent.ticket(desk.bot_id, "lg-1")["status"] == "closed"
 
 
+def test_a_langgraph_refund_waits_for_a_persons_approval_and_pays_their_amount(desk_server):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langgraph_agent import ASKED_APPROVAL, SupportBot
+
+    class FakeToolModel(GenericFakeChatModel):
+        def bind_tools(self, tools, **kwargs):
+            return self
+
+    model = FakeToolModel(messages=iter([
+        AIMessage("", tool_calls=[{"name": "refund", "id": "call-7",
+                                   "args": {"order_id": "991", "amount": 40}}]),
+        AIMessage("Done: your refund is on its way."),
+        AIMessage("", tool_calls=[{"name": "refund", "id": "call-8",
+                                   "args": {"order_id": "992", "amount": 500}}]),
+        AIMessage("I'm sorry, that refund was not approved."),
+    ]))
+    paid: list[tuple[str, float]] = []
+    desk = desk_server.connected_bot("langgraph")
+    bot = SupportBot(model, desk, pay=lambda order, amount: paid.append((order, amount)))
+
+    assert bot.on_user_message("lg-2", "Refund 40 on order 991 please") == [ASKED_APPROVAL]
+    assert bot.on_user_message("lg-2", "any news?") == [ASKED_APPROVAL]  # still waiting
+    pending = desk.get_approval(bot._waiting_for("lg-2")["desk_approval"])
+    assert (pending.request_id, pending.conversation_id) == ("langgraph-call-7", "lg-2")
+    assert paid == []
+
+    desk_server.agent.decide(pending.approval_id, approve=True,
+                             arguments={"orderId": "991", "amount": 25})
+    event = next(desk.listen(wait=5))
+    assert bot.on_desk_event(event) == ["Done: your refund is on its way."]
+    assert paid == [("991", 25)]  # the amount the person approved, once
+
+    assert bot.on_user_message("lg-2", "And 500 on order 992") == [ASKED_APPROVAL]
+    second = desk.get_approval(bot._waiting_for("lg-2")["desk_approval"])
+    desk_server.agent.decide(second.approval_id, approve=False, reason="Over the limit.")
+    events = desk.listen(cursor_store=None, wait=5)
+    decided = next(e for e in events if getattr(e, "approval_id", None) == second.approval_id)
+    assert bot.on_desk_event(decided) == ["I'm sorry, that refund was not approved."]
+    assert paid == [("991", 25)]
+    tool_answers = [m.content for m in bot.graph.get_state(
+        {"configurable": {"thread_id": "lg-2"}}).values["messages"] if m.type == "tool"]
+    assert tool_answers == ["Refunded 25 on order #991.",
+                            "Not refunded: rejected. Over the limit."]
+
+
 # --- the OpenAI Agents SDK, with a scripted stub model ----------------------------------
 
 
