@@ -5,7 +5,7 @@ How it holds together:
 - The cursor (`WebhookState.delivered_through`) moves past an event only after the
   bot's endpoint answered 2xx, so a crash at any point re-sends, never skips.
 - One sender per bot at a time: a worker takes the bot's lease with one conditional
-  UPDATE, renews it before every POST, and the lease outlives the HTTP timeout. Two
+  UPDATE, renews it before every POST, and the lease outlives a POST's deadline. Two
   workers (threads or processes) therefore never send the same bot's events at once,
   and a worker that died mid-send loses the lease when it runs out.
 - One event at a time per bot, oldest first, so events arrive in order per bot (and
@@ -13,7 +13,11 @@ How it holds together:
   event with exponential backoff, doubling from DESK_WEBHOOK_RETRY_BASE_SECONDS up to
   DESK_WEBHOOK_RETRY_MAX_SECONDS between tries, without end: nothing is dropped.
 - The schedule lives in the database (the django-tasks-db queue and this row), so a
-  restart resumes where it stopped.
+  restart resumes where it stopped. Deliveries run on a queue of their own
+  (bots/tasks.py), and a retry has a lower priority than any bot's first try.
+- Each POST goes through bots.egress: a total deadline of DESK_WEBHOOK_TIMEOUT_SECONDS,
+  only to addresses Desk may reach, at most a few KiB of the answer read. What the
+  receiver answered is never stored or shown, only its status code.
 """
 
 import hashlib
@@ -25,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 
 import httpx
 from django.conf import settings
@@ -33,6 +38,7 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bots.egress import Refused, WebhookClient
 from bots.events import event_as_json
 from bots.models import Bot, Event, WebhookState
 
@@ -41,6 +47,7 @@ logger = logging.getLogger("bots.delivery")
 SIGNATURE_VERSION = "v1"
 USER_AGENT = "Desk-Webhooks/1"
 BATCH = 50
+RETRY_PRIORITY = -10  # under the default 0: a first try goes before a failing bot's retry
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -130,16 +137,38 @@ class Outcome:
     error: str = ""
 
 
-def post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """One POST with a hard timeout; any 2xx is success, anything else a failure."""
+def post(client: WebhookClient, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """One POST within the total deadline; any 2xx is success, anything else a failure.
+
+    The error says what happened in Desk's own words: the status code, never the body
+    or the reason phrase the receiver sent (it could be anything, and admins read it)."""
+    timeout = float(settings.DESK_WEBHOOK_TIMEOUT_SECONDS)
     try:
-        response = client.post(url, content=body, headers=headers)
+        status = client.post(url, content=body, headers=headers, timeout=timeout)
+    except Refused as exc:
+        return Outcome(False, str(exc))
     except httpx.HTTPError as exc:
-        return Outcome(False, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
-    if 200 <= response.status_code < 300:
+        return Outcome(False, failure(exc, timeout))
+    if 200 <= status < 300:
         return Outcome(True)
-    snippet = response.text[:200].strip()
-    return Outcome(False, f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""))
+    try:
+        return Outcome(False, f"HTTP {status} {HTTPStatus(status).phrase}")
+    except ValueError:
+        return Outcome(False, f"HTTP {status}")
+
+
+def failure(exc: httpx.HTTPError, timeout: float) -> str:
+    """What went wrong with a POST that got no answer, for the Deflecting Bots page."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"{name}: could not connect within {timeout:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{name}: no complete answer within {timeout:g} s"
+    if isinstance(exc, httpx.NetworkError):  # the operating system's words: refused, reset…
+        return f"{name}: {exc}"[:300]
+    if isinstance(exc, httpx.ProtocolError):
+        return f"{name}: the answer was not valid HTTP"
+    return name
 
 
 def backoff(attempts: int) -> float:
@@ -182,13 +211,12 @@ def _pending(bot_pk: int) -> bool:
 
 def _drain(bot_pk: int, owner: str) -> bool:
     """Send events while they succeed. False when one failed (a retry is scheduled)."""
-    timeout = settings.DESK_WEBHOOK_TIMEOUT_SECONDS
     # One client per run, so a backlog goes out over one kept-alive connection.
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with WebhookClient() as client:
         return _drain_with(client, bot_pk, owner)
 
 
-def _drain_with(client: httpx.Client, bot_pk: int, owner: str) -> bool:
+def _drain_with(client: WebhookClient, bot_pk: int, owner: str) -> bool:
     while True:
         bot = Bot.objects.filter(pk=bot_pk).first()
         state = WebhookState.objects.filter(bot_id=bot_pk).first()
@@ -246,7 +274,7 @@ def _schedule_retry(
             last_error_at=now,
         )
         # The retry is a row in the task queue, written with the state: both or neither.
-        deliver_webhooks.using(run_after=due).enqueue(bot.pk)
+        deliver_webhooks.using(run_after=due, priority=RETRY_PRIORITY).enqueue(bot.pk)
 
 
 def _recheck_later(bot_pk: int) -> None:

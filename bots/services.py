@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bots import delivery
+from bots import delivery, egress
 from bots.models import (
     API_KEY_NAME_MAX_LENGTH,
     API_KEY_PREFIX,
@@ -95,10 +95,14 @@ def bot_deploy(*, bot_id: str, api_key: ApiKey | None, **fields: object) -> tupl
     """Create or update a bot from its own deploy call. (bot, created).
 
     `fields` are model field names (name, webhook_url, agent_assigned_message, …);
-    the ones left out keep their current (or default) value. A key that is not
+    the ones left out keep their current (or default) value. A webhook URL whose host
+    is an address Desk may not reach is refused (InvalidInput). A key that is not
     workspace-wide cannot take over a bot another key deployed: NotFound, as if the
     bot did not exist.
     """
+    url = str(fields.get("webhook_url") or "")
+    if refusal := egress.literal_address_refusal(url):
+        raise InvalidInput(f"Desk does not send webhooks there: {refusal}", field="webhookUrl")
     now = timezone.now()
     for attempt in range(2):
         try:

@@ -3,22 +3,42 @@
 Workers run them: inside the server process by default (`manage.py serve`), or as
 separate `manage.py db_worker` processes sharing the queue. Every task here is safe
 to run twice or on two workers at once; the database decides who does the work.
+
+Two queues, so that time-critical work never waits behind a slow webhook receiver:
+
+- TIMERS ("default"): tasks due at a moment, such as the agent-assignment timeout.
+  Each is a short database transaction.
+- DELIVERIES ("deliveries"): webhook deliveries, each POST taking up to
+  DESK_WEBHOOK_TIMEOUT_SECONDS.
+
+The embedded worker keeps a thread for TIMERS alone (bots/worker.py); scaled out, a
+`db_worker --queue-name default` process does the same (docs/deploy.md). Timers keep
+the "default" name that every task had before the split, so rows queued by an older
+release run where they belong; a delivery queued there is handed over to DELIVERIES.
 """
 
 from datetime import timedelta
 
-from django.tasks import task
+from django.tasks import TaskContext, task
 
 from bots import delivery
 
+TIMERS = "default"
+DELIVERIES = "deliveries"
 
-@task()
-def deliver_webhooks(bot_pk: int) -> None:
+
+@task(queue_name=DELIVERIES, takes_context=True)
+def deliver_webhooks(context: TaskContext, bot_pk: int) -> None:
     """POST the bot's undelivered events to its webhook, in order."""
+    if context.task_result.task.queue_name != DELIVERIES:
+        # Queued on the timers' queue by a release from before the split: never make
+        # a timer wait behind it.
+        deliver_webhooks.enqueue(bot_pk)
+        return
     delivery.deliver(bot_pk)
 
 
-@task()
+@task(queue_name=TIMERS)
 def expire_unassigned_ticket(ticket_id: int) -> bool:
     """The agent-assignment timeout: close the ticket if nobody claimed it yet.
 

@@ -4,10 +4,14 @@
 everything. It claims tasks exactly as `manage.py db_worker` does (a locked row in
 the queue), so it can run beside separate workers; it is woken as soon as a task is
 committed instead of waiting out its polling interval.
+
+The pool keeps one thread for the timers' queue alone: however many webhook
+receivers are slow, an assignment timeout runs when it is due.
 """
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, transaction
@@ -17,15 +21,18 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from bots.tasks import TIMERS
+
 logger = logging.getLogger("bots.worker")
 
 
 class EmbeddedWorker(Worker):
-    """A worker that runs on a thread, sleeps on an Event, and stops on request."""
+    """A worker that runs on a thread, sleeps on an Event, and stops on request.
+    It runs the tasks of `queues` ("*": all of them)."""
 
-    def __init__(self, *, interval: float | None = None) -> None:
+    def __init__(self, *, interval: float | None = None, queues: Sequence[str] = ("*",)) -> None:
         super().__init__(
-            queue_names=["*"],
+            queue_names=list(queues),
             interval=settings.DESK_WORKER_INTERVAL_SECONDS if interval is None else interval,
             batch=False,
             backend_name="default",
@@ -50,6 +57,8 @@ class EmbeddedWorker(Worker):
             task_result = None
             try:
                 tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+                if not self.process_all_queues:
+                    tasks = tasks.filter(queue_name__in=self.queue_names)
                 with exclusive_transaction(tasks.db):
                     task_result = tasks.get_locked()
                     if task_result is not None:
@@ -85,11 +94,15 @@ class EmbeddedWorker(Worker):
 
 
 class WorkerPool:
-    """Several embedded workers, so one slow or hanging webhook receiver (held for up to
-    DESK_WEBHOOK_TIMEOUT_SECONDS per try) never holds up the other bots' deliveries."""
+    """`size` embedded workers for every queue, so one slow webhook receiver (held for
+    up to DESK_WEBHOOK_TIMEOUT_SECONDS per try) never holds up the other bots'
+    deliveries, and one more for the timers alone, so that no number of slow receivers
+    delays a timeout."""
 
     def __init__(self, size: int, *, interval: float | None = None) -> None:
-        self.workers = [EmbeddedWorker(interval=interval) for _ in range(max(1, size))]
+        self.workers = [EmbeddedWorker(interval=interval, queues=[TIMERS])] + [
+            EmbeddedWorker(interval=interval) for _ in range(max(1, size))
+        ]
 
     def start(self) -> "WorkerPool":
         for worker in self.workers:

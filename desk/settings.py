@@ -189,10 +189,13 @@ if redis_url:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Two queues, so time-critical work never waits behind a slow webhook receiver:
+# "default" holds the timers (agent-assignment timeouts), "deliveries" the webhook
+# deliveries (see bots/tasks.py and docs/deploy.md).
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        "QUEUES": ["default", "deliveries"],
     }
 }
 
@@ -205,16 +208,25 @@ DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "6000/m") or None
 
 # Event delivery runs inside the server process unless separate workers are used.
 DESK_EMBEDDED_WORKER = envbool("DESK_EMBEDDED_WORKER", "true")
-# Tasks run side by side, so a hanging webhook receiver holds one thread, not delivery.
+# Threads delivering webhooks side by side, so a slow receiver holds one thread, not
+# delivery; the embedded worker runs one more thread that only runs the timers.
 DESK_EMBEDDED_WORKER_THREADS = envint("DESK_EMBEDDED_WORKER_THREADS", 4)
 # How often an idle worker looks for due tasks (the embedded one is also woken at once).
 DESK_WORKER_INTERVAL_SECONDS = envint("DESK_WORKER_INTERVAL_SECONDS", 1)
 
-# Webhook delivery: the HTTP timeout of one POST, and the retry backoff, which doubles
-# from the base up to the cap and never gives up (nothing is dropped).
+# Webhook delivery: the total time one POST may take (resolve, connect, send, the whole
+# answer), and the retry backoff, which doubles from the base up to the cap and never
+# gives up (nothing is dropped).
 DESK_WEBHOOK_TIMEOUT_SECONDS = envint("DESK_WEBHOOK_TIMEOUT_SECONDS", 10)
 DESK_WEBHOOK_RETRY_BASE_SECONDS = envint("DESK_WEBHOOK_RETRY_BASE_SECONDS", 5)
 DESK_WEBHOOK_RETRY_MAX_SECONDS = envint("DESK_WEBHOOK_RETRY_MAX_SECONDS", 3600)
+# Webhooks to private, loopback, link-local and this server's own addresses are refused
+# unless allowed: by default only with DEBUG on (the embedded demo, whose bot listens on
+# 127.0.0.1). DESK_WEBHOOK_ALLOWED_NETWORKS opens chosen networks only (e.g. 10.0.3.0/24).
+DESK_WEBHOOK_ALLOW_PRIVATE = envbool("DESK_WEBHOOK_ALLOW_PRIVATE", "true" if DEBUG else "false")
+DESK_WEBHOOK_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(n, strict=False) for n in envnetworks("DESK_WEBHOOK_ALLOWED_NETWORKS")
+]
 
 # An open tab re-reads its session this often (and at its expiry), and closes once the
 # session no longer signs in. Logging out closes that session's tabs at once.

@@ -87,3 +87,30 @@ def test_without_a_timeout_nothing_is_scheduled(bot_api, connected_bot, worker):
     r = bot_api.post("/api/v1/bots/support-bot/startHitl", {"conversationId": "c"})
     assert r.status_code == 201
     assert not DBTaskResult.objects.filter(task_path__endswith="expire_unassigned_ticket").exists()
+
+
+def test_it_fires_on_time_while_every_delivery_thread_waits_on_a_slow_receiver(
+    bot_api, impatient_bot, agent, receiver, fast_retries, settings
+):
+    # One delivery thread, held for 3 s by a receiver that takes 5 s to answer: the
+    # embedded worker's thread for timers alone still closes the ticket when it is due.
+    from bots.worker import WorkerPool
+    from tests.test_webhooks import deploy, handoff
+
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 3
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.delay = 5.0
+    pool = WorkerPool(1, interval=0.05).start()
+    try:
+        handoff(bot_api, agent, replies=())
+        deadline = time.monotonic() + 5
+        while not receiver.in_flight:  # the delivery thread is now waiting on the receiver
+            assert time.monotonic() < deadline, "the webhook was never sent"
+            time.sleep(0.02)
+        ticket = start(bot_api)
+        elapsed = wait_closed(ticket)
+        assert 0.8 < elapsed < 1.6
+        assert receiver.in_flight  # the delivery thread was busy all along
+    finally:
+        receiver.delay = 0
+        pool.stop()

@@ -268,3 +268,83 @@ def test_only_admins_can_retry(bot_api, agent_client, receiver, worker):
     deploy(bot_api, receiver.url)
     r = agent_client.post("/settings/bots/hook-bot/retry/")
     assert r.status_code in (302, 403)
+
+
+def test_an_answer_slower_than_the_timeout_in_total_fails_though_each_part_is_quick(
+    bot_api, agent, receiver, worker, settings
+):
+    # Headers after 0.6 s, the body 0.6 s later: each wait is within the 1 s timeout,
+    # the whole answer is not. The timeout is the whole attempt's.
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.delay = receiver.body_delay = 0.6
+    handoff(bot_api, agent, replies=())
+    _wait(lambda: _state("hook-bot").attempts >= 1)
+    assert _state("hook-bot").last_error == "ReadTimeout: no complete answer within 1 s"
+    assert _state("hook-bot").delivered_count == 0
+
+    receiver.delay = receiver.body_delay = 0
+    _wait(lambda: _state("hook-bot").delivered_count == 2)
+    assert [e["type"] for e in receiver.events][-2:] == ["hitlAssigned", "hitlStopped"]
+
+
+def test_the_last_error_gives_the_status_and_never_the_receivers_words(
+    bot_api, agent, admin_client, receiver, worker, settings
+):
+    settings.DESK_WEBHOOK_RETRY_BASE_SECONDS = 3600
+    settings.DESK_WEBHOOK_RETRY_MAX_SECONDS = 3600
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.fail_next = 1
+    receiver.error_body = b"<h1>Internal</h1><p>db password: hunter2, see 10.0.0.7</p>"
+    receiver.error_reason = "Oops hunter2"
+    handoff(bot_api, agent, replies=())
+    _wait(lambda: _state("hook-bot").attempts == 1)
+    assert _state("hook-bot").last_error == "HTTP 500 Internal Server Error"
+    page = admin_client.get("/settings/bots/").content.decode()
+    assert "HTTP 500 Internal Server Error" in page
+    assert "hunter2" not in page
+    assert "10.0.0.7" not in page
+
+
+MiB = 1 << 20
+
+
+def _peak_memory_reset() -> bool:
+    """Reset this process's peak resident size (Linux), so VmHWM measures from now."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _memory(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+def test_a_huge_error_answer_is_not_read_and_the_event_is_retried(
+    bot_api, agent, receiver, worker
+):
+    # A 500 with a 200 MB body, twice: Desk reads a few KiB of it and hangs up.
+    receiver.secret = deploy(bot_api, receiver.url)
+    receiver.fail_next = 2
+    receiver.error_body_size = 200 * MiB
+    measured = _peak_memory_reset()
+    before = _memory("VmRSS")
+    handoff(bot_api, agent, replies=())
+    events = receiver.wait_for(2, timeout=30)
+
+    tries = [d for d in receiver.deliveries if d.event["type"] == "hitlAssigned"]
+    assert [d.headers["_status"] for d in tries] == ["500", "500", "200"]
+    assert [d.headers["Desk-Delivery-Attempt"] for d in tries] == ["1", "2", "3"]
+    assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
+    # What left the receiver's socket is bounded by the kernel's buffers, not the body.
+    assert receiver.bytes_sent < 32 * MiB, f"{receiver.bytes_sent / MiB:.0f} MiB were read"
+    if measured:  # the worker runs in this process: its peak memory barely moved
+        grew = _memory("VmHWM") - before
+        assert grew < 64 * MiB, f"peak memory grew by {grew / MiB:.0f} MiB"

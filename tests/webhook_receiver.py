@@ -2,7 +2,7 @@
 
 It verifies each POST the way docs/webhooks.md tells a bot developer to, records
 what arrived, and can be taken down and brought back on the same port, answer
-errors, or hang.
+errors (with a body of any size, streamed), hang, or answer slowly in parts.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many more requests
     delay: float = 0.0  # seconds to take before answering
+    body_delay: float = 0.0  # seconds between the answer's headers and its body
+    error_body: bytes = b""  # the body of a 500, with…
+    error_reason: str | None = None  # …this reason phrase instead of the standard one
+    error_body_size: int = 0  # or a body of this many bytes, made as it is sent
+    bytes_sent: int = 0  # body bytes of answers that Desk took from the socket
     in_flight: int = 0
     max_in_flight: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -86,11 +91,38 @@ class Receiver:
                     headers = dict(self.headers.items()) | {"_status": str(status)}
                     with receiver._lock:
                         receiver.deliveries.append(Delivery(headers, body, ok))
-                    self.send_response(status)
-                    self.end_headers()
+                    if status == 500:
+                        self.answer_error()
+                    else:
+                        self.send_response(status)
+                        if receiver.body_delay:
+                            self.send_header("Content-Length", "3")
+                            self.end_headers()
+                            self.wfile.flush()
+                            time.sleep(receiver.body_delay)
+                            self.wfile.write(b"ok\n")
+                        else:
+                            self.end_headers()
                 finally:
                     with receiver._lock:
                         receiver.in_flight -= 1
+
+            def answer_error(self) -> None:
+                size = receiver.error_body_size or len(receiver.error_body)
+                self.send_response(500, receiver.error_reason)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                chunk = receiver.error_body or b"x" * (1 << 20)
+                left = size
+                try:
+                    while left > 0:
+                        part = chunk[:left]
+                        self.wfile.write(part)
+                        left -= len(part)
+                        with receiver._lock:
+                            receiver.bytes_sent += len(part)
+                except OSError:  # Desk hung up: it read what it wanted
+                    self.close_connection = True
 
             def log_message(self, *args) -> None:
                 pass

@@ -1,8 +1,9 @@
 """`manage.py serve`: Desk's server, daphne on HOST:PORT (what `make run` starts).
 
 With DESK_EMBEDDED_WORKER on (the default) the task worker — webhook delivery, the
-agent-assignment timeouts — runs on a thread of this process, so one command is the
-whole of Desk. Scaled out, turn it off and run `manage.py db_worker` processes.
+agent-assignment timeouts — runs on threads of this process (one of them for the
+timeouts alone), so one command is the whole of Desk. Scaled out, turn it off and
+run `manage.py db_worker` processes (docs/deploy.md: one for the timers' queue).
 
 daphne runs without `--proxy-headers` (it would believe the left-most X-Forwarded-For
 address from anyone) and without its access log (it would name the proxy): Desk's
@@ -50,7 +51,8 @@ class Command(BaseCommand):
             size = settings.DESK_EMBEDDED_WORKER_THREADS
             worker = WorkerPool(size).start()
             self.stdout.write(
-                f"Task worker: embedded, {size} threads (webhooks and timeouts run in this process)"
+                f"Task worker: embedded, {size} threads for webhooks and 1 for timeouts"
+                " (they run in this process)"
             )
         else:
             self.stdout.write("Task worker: external (run `manage.py db_worker`)")
