@@ -196,3 +196,90 @@ def test_the_name_is_resolved_once_per_attempt_and_the_checked_address_is_the_on
     assert len(receiver.deliveries) == 2
     assert {d.headers["Host"] for d in receiver.deliveries} == {f"{host}:{receiver.port}"}
     assert state().last_error.startswith(f"Refused: {host} resolves to 127.0.0.1")
+
+
+def _certificate_authority(tmp_path, host: str):
+    """A CA, and a certificate for `host` signed by it: (CA path, cert path, key path)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder().subject_name(name("Test CA")).issuer_name(name("Test CA"))
+        .public_key(ca_key.public_key()).serial_number(1)
+        .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .add_extension(x509.KeyUsage(
+            digital_signature=False, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+            encipher_only=False, decipher_only=False,
+        ), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder().subject_name(name(host)).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(2)
+        .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))
+    return paths
+
+
+def test_an_https_webhook_is_verified_against_its_own_host_name(
+    bot_api, agent, receiver, worker, settings, monkeypatch, tmp_path
+):
+    # The connection goes to the checked address, yet TLS sends the bot's host name
+    # (SNI) and checks the certificate against it, and Host names it too.
+    import ssl
+
+    settings.DESK_WEBHOOK_ALLOW_PRIVATE = True  # the test's server is on 127.0.0.1
+    ca, cert, key = _certificate_authority(tmp_path, "hook.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # Desk trusts the test CA
+    server_names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name)
+    receiver.use_tls(context)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(name, port, *args, **kwargs):
+        if (name.decode() if isinstance(name, bytes) else name) in ("hook.test", "other.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(name, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    r = deploy(bot_api, f"https://hook.test:{receiver.port}/hooks/desk")
+    receiver.secret = r.json()["webhookSecret"]
+    bot_set_connected(bot_id="hook-bot", connected=True)
+    handoff(bot_api, agent, replies=())
+    assert [e["type"] for e in receiver.wait_for(2)] == ["hitlAssigned", "hitlStopped"]
+    assert set(server_names) == {"hook.test"}
+    assert {d.headers["Host"] for d in receiver.deliveries} == {f"hook.test:{receiver.port}"}
+
+    # The same server under another name: its certificate is not for that name.
+    deploy(bot_api, f"https://other.test:{receiver.port}/hooks/desk", bot_id="other-bot")
+    bot_set_connected(bot_id="other-bot", connected=True)
+    handoff(bot_api, agent, conversation_id="o-1", replies=(), bot_id="other-bot")
+    wait(lambda: state("other-bot").attempts >= 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in state("other-bot").last_error
+    assert len(receiver.deliveries) == 2

@@ -137,6 +137,10 @@ class Receiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def use_tls(self, context) -> None:
+        """Answer HTTPS from now on, with this server-side ssl.SSLContext."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
