@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import ipaddress
 import socket
 import threading
@@ -110,8 +109,10 @@ def why_refused(ip: IPAddress) -> str | None:
     """Why Desk must not connect to `ip` (e.g. "a loopback address"), or None if it may."""
     if settings.DESK_WEBHOOK_ALLOW_PRIVATE:
         return None
-    if any(ip in network for network in settings.DESK_WEBHOOK_ALLOWED_NETWORKS):
-        return None
+    mapped = ip.ipv4_mapped if ip.version == 6 else None
+    for network in settings.DESK_WEBHOOK_ALLOWED_NETWORKS:
+        if ip in network or (mapped is not None and mapped in network):
+            return None
     for candidate in (ip, *_embedded_ipv4(ip)):
         if kind := _kind(candidate):
             return f"a {kind} address"
@@ -135,14 +136,28 @@ def literal_address_refusal(url: str) -> str | None:
 
 # --- one lookup per attempt -------------------------------------------------------
 
-# getaddrinfo has no timeout of its own: it runs here, and the attempt waits for it
-# only as long as its deadline allows.
-_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+def _resolve(host: str, port: int, timeout: float) -> list[str]:
+    """getaddrinfo, waited for at most `timeout` seconds: it has no timeout of its own,
+    so it runs on a thread of its own that is left behind if it hangs."""
+    outcome: dict = {}
+    done = threading.Event()
 
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            outcome["addresses"] = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
 
-def _resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(timeout):
+        raise httpx.ConnectTimeout(f"could not resolve {host} in time")
+    if error := outcome.get("error"):
+        reason = getattr(error, "strerror", None) or str(error)
+        raise httpx.ConnectError(f"could not resolve {host}: {reason}")
+    return outcome["addresses"]
 
 
 def checked_addresses(host: str, port: int, deadline: float) -> list[str]:
@@ -150,14 +165,10 @@ def checked_addresses(host: str, port: int, deadline: float) -> list[str]:
 
     Raises Refused naming the first refused address, httpx.ConnectError when the name
     does not resolve, httpx.ConnectTimeout when the lookup outlasts the deadline."""
-    future = _resolver.submit(_resolve, host, port)
     try:
-        addresses = future.result(timeout=max(0.0, deadline - time.monotonic()))
-    except concurrent.futures.TimeoutError:
-        raise httpx.ConnectTimeout(f"could not resolve {host} in time") from None
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise httpx.ConnectError(f"could not resolve {host}: {reason}") from None
+        addresses = [str(ipaddress.ip_address(host))]  # an address needs no lookup
+    except ValueError:
+        addresses = _resolve(host, port, max(0.0, deadline - time.monotonic()))
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if reason := why_refused(ip):

@@ -348,3 +348,30 @@ def test_a_huge_error_answer_is_not_read_and_the_event_is_retried(
     if measured:  # the worker runs in this process: its peak memory barely moved
         grew = _memory("VmHWM") - before
         assert grew < 64 * MiB, f"peak memory grew by {grew / MiB:.0f} MiB"
+
+
+def test_a_delivery_queued_on_the_timers_queue_by_an_older_release_still_goes_out(
+    bot_api, agent, receiver, fast_retries
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from bots.tasks import DELIVERIES, TIMERS
+
+    receiver.secret = deploy(bot_api, receiver.url)
+    handoff(bot_api, agent, replies=())
+    # Before the queues were split, every task was queued on "default".
+    queued = DBTaskResult.objects.filter(task_path="bots.tasks.deliver_webhooks")
+    assert queued.update(queue_name="default") >= 1
+    timers = EmbeddedWorker(interval=0.05, queues=[TIMERS]).start()
+    try:
+        _wait(lambda: not queued.filter(queue_name=TIMERS, status="READY").exists())
+    finally:
+        timers.stop()
+    assert receiver.deliveries == []  # the timers' worker handed it over, sent nothing
+    assert queued.filter(queue_name=DELIVERIES, status="READY").exists()
+    deliveries = EmbeddedWorker(interval=0.05, queues=[DELIVERIES]).start()
+    try:
+        events = receiver.wait_for(2)
+    finally:
+        deliveries.stop()
+    assert [e["type"] for e in events] == ["hitlAssigned", "hitlStopped"]
