@@ -283,3 +283,24 @@ def test_an_https_webhook_is_verified_against_its_own_host_name(
     wait(lambda: state("other-bot").attempts >= 1)
     assert "CERTIFICATE_VERIFY_FAILED" in state("other-bot").last_error
     assert len(receiver.deliveries) == 2
+
+
+def test_the_servers_own_public_address_is_refused(bot_api, private_refused, monkeypatch):
+    # A webhook to the server's own public address would reach whatever listens on it.
+    from collections import namedtuple
+
+    import psutil
+
+    from bots import egress
+
+    own = "93.184.215.14"
+    entry = namedtuple("snicaddr", "family address netmask broadcast ptp")
+    monkeypatch.setattr(psutil, "net_if_addrs", lambda: {
+        "lo": [entry(socket.AF_INET, "127.0.0.1", "255.0.0.0", None, None)],
+        "eth0": [entry(socket.AF_INET, own, "255.255.255.0", None, None)],
+    })
+    monkeypatch.setattr(egress, "_own", (float("-inf"), frozenset()))  # read them afresh
+    r = deploy(bot_api, f"https://{own}/hooks/desk")
+    assert r.status_code == 422
+    assert "this server's own address" in r.json()["fields"]["webhookUrl"]
+    assert deploy(bot_api, "https://93.184.215.15/hooks/desk").status_code == 201
