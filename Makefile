@@ -44,7 +44,8 @@ run: setup
 	$(PY) manage.py demo_setup
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-# The racing-writer tests also run on PostgreSQL, where the constraints are the real answer.
+# The racing-writer tests also run on PostgreSQL, where the constraints are the real answer,
+# and so do the tests of input PostgreSQL refuses where SQLite does not (`postgres`).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desk
 
 test: $(VENV)/.installed $(SDK_VENV)/.installed
@@ -52,8 +53,8 @@ test: $(VENV)/.installed $(SDK_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	scripts/test-prereqs
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
-		echo "Racing-writer tests on PostgreSQL:"; \
-		DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -m concurrency -p no:cacheprovider || exit 1; \
+		echo "Racing-writer and PostgreSQL-specific tests on PostgreSQL:"; \
+		DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -m "concurrency or postgres" -p no:cacheprovider || exit 1; \
 	elif [ "$${CI:-}" = true ]; then echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; \
 	else echo "PostgreSQL not running: racing-writer tests ran on SQLite only."; fi
 	$(PY) -m pytest $(PYTEST_ARGS)

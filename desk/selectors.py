@@ -103,6 +103,18 @@ def inbox_row(ticket_id: int) -> Ticket | None:
     return next(iter(with_row_details(inbox_tickets().filter(pk=ticket_id))), None)
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a database column holds
+
+
+def _row_id(value: str | None) -> int | None:
+    """A positive whole number a database id column can hold, or None."""
+    try:
+        number = int(value or "")
+    except ValueError:  # also a number too long to read
+        return None
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 @dataclass(frozen=True)
 class InboxFilter:
     """What one inbox tab shows, read from (and written back to) its URL."""
@@ -116,24 +128,19 @@ class InboxFilter:
 
     @classmethod
     def from_query(cls, query: QueryDict) -> "InboxFilter":
-        """Unknown or malformed values fall back to "no filter" rather than an error page."""
+        """Unknown or malformed values fall back to "no filter" rather than an error page:
+        an id no database column can hold, a NUL character (PostgreSQL refuses it in
+        a query), a page past the last (the last page)."""
         status = query.get("status", DEFAULT_STATUS)
         priority = query.get("priority", "")
-        try:
-            assignee = int(query["assignee"]) if query.get("assignee") else None
-        except ValueError:
-            assignee = None
-        try:
-            page = max(1, int(query.get("page", 1)))
-        except ValueError:
-            page = 1
+        bot = query.get("bot", "")[:64]
         return cls(
             status=status if status in STATUS_FILTERS else DEFAULT_STATUS,
             priority=priority if priority in Priority.values else "",
-            bot=query.get("bot", "")[:64],
-            assignee=assignee,
-            q=" ".join(query.get("q", "").split())[:200],
-            page=page,
+            bot="" if "\x00" in bot else bot,
+            assignee=_row_id(query.get("assignee")),
+            q=" ".join(query.get("q", "").replace("\x00", " ").split())[:200],
+            page=_row_id(query.get("page")) or 1,
         )
 
     @property
