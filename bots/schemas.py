@@ -1,27 +1,83 @@
 """The bot API's request and response shapes (typed, and the source of the OpenAPI document)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, EmailStr, Field, HttpUrl
+from pydantic_core import PydanticCustomError
 
 from bots.models import HANDOFF_MESSAGE_MAX_LENGTH
+from bots.text import FIELD_PROBLEMS, MESSAGE_PROBLEMS, TextProblem, text_problem
 from desk.services import MAX_MESSAGE_LENGTH
 
 BOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
-Text = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_LENGTH)]
+
+def _text_rule(*, required: bool, problems: dict[TextProblem, str] = FIELD_PROBLEMS):
+    """Refuse what `bots.text` refuses; a blank value only where one is `required`."""
+
+    def check(value: str) -> str:
+        problem = text_problem(value)
+        if problem and (required or problem != TextProblem.BLANK):
+            raise PydanticCustomError("text", problems[problem])
+        return value
+
+    return AfterValidator(check)
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
+_OPTIONAL = _text_rule(required=False)
+
+
+def FreeText(max_length: int, min_length: int = 0):
+    """Free text that may be left blank: any characters but NUL, not only invisible ones."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), _OPTIONAL]
+
+
+# What someone wrote: required, and worded like the composer's errors ("The message is empty.").
+Text = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_MESSAGE_LENGTH),
+    _text_rule(required=True, problems=MESSAGE_PROBLEMS),
+]
+NonBlank = Annotated[str, Field(min_length=1, max_length=200), _text_rule(required=True)]
+HandoffMessage = FreeText(HANDOFF_MESSAGE_MAX_LENGTH)
+
+
+def _reachable(value: str) -> str:
+    # Any other id can be percent-encoded into the messages URL; a whole path segment
+    # "." or ".." cannot: HTTP clients (browsers, Node's fetch) remove it, even encoded.
+    if value in (".", ".."):
+        raise PydanticCustomError(
+            "conversation_id",
+            'must not be "." or "..", which no URL can carry as a path segment; '
+            "any other characters are allowed",
+        )
     return value
 
 
-NonBlank = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-HandoffMessage = Annotated[str, Field(max_length=HANDOFF_MESSAGE_MAX_LENGTH)]
+# A conversation id a new handoff may use: reachable at .../conversations/{id}/messages.
+NewConversationId = Annotated[NonBlank, AfterValidator(_reachable)]
+
+# The span of time every time zone can show: a year 1 or 9999 moment shifted by a
+# time zone would fall outside the calendar Python and the databases know.
+EARLIEST_TIME = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def _storable_time(value: datetime) -> datetime:
+    """A moment Desk can store and show; one given without an offset is UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST_TIME <= value <= LATEST_TIME:
+        raise PydanticCustomError(
+            "datetime_range",
+            "must be between 0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z",
+        )
+    return value.astimezone(UTC)
+
+
+Time = Annotated[datetime, AfterValidator(_storable_time)]
 
 
 class ErrorOut(Schema):
@@ -33,7 +89,7 @@ class ErrorOut(Schema):
 
 
 class DeployIn(Schema):
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: FreeText(200) | None = None
     webhookUrl: HttpUrl | Literal[""] | None = Field(
         None, description="Where Desk POSTs events; leave out or empty to use long-poll."
     )
@@ -64,16 +120,18 @@ class BotOut(Schema):
 class HistoryIn(Schema):
     role: Literal["user", "bot"]
     text: Text
-    createdAt: datetime | None = None
+    createdAt: Time | None = Field(
+        None, description="When it was said; without an offset, UTC. Default: now."
+    )
 
 
 class StartHitlIn(Schema):
-    conversationId: NonBlank
-    title: Annotated[str, Field(max_length=300)] = ""
+    conversationId: NewConversationId
+    title: FreeText(300) = ""
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
-    userName: Annotated[str, Field(max_length=200)] = ""
+    userName: FreeText(200) = ""
     userEmail: EmailStr | Literal[""] = ""
-    description: Annotated[str, Field(max_length=MAX_MESSAGE_LENGTH)] = ""
+    description: FreeText(MAX_MESSAGE_LENGTH) = ""
     messageHistory: Annotated[list[HistoryIn], Field(max_length=500)] = []
 
 
@@ -89,10 +147,10 @@ class TicketOut(Schema):
 
 class MessageIn(Schema):
     text: Text = Field(description="What the end user wrote.")
-    messageId: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+    messageId: FreeText(200, min_length=1) | None = Field(
         None, description="The bot's own id for this message: sending it twice stores it once."
     )
-    userName: Annotated[str, Field(max_length=200)] = Field(
+    userName: FreeText(200) = Field(
         "", description="Shown as the author; defaults to the ticket's userName."
     )
 

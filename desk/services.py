@@ -16,6 +16,7 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Bot, Event
 from bots.tasks import schedule_assignment_timeout
+from bots.text import MESSAGE_PROBLEMS, text_problem
 from desk import realtime
 from desk.exceptions import (
     AlreadyClaimed,
@@ -49,10 +50,11 @@ class HistoryItem:
 
 
 def clean_text(text: str, *, field: str = "text") -> str:
-    """Message text as stored: surrounding blank lines dropped, never empty, never huge."""
+    """Message text as stored: surrounding blank lines dropped, never empty or only
+    invisible characters, never a NUL character, never huge."""
     text = (text or "").strip("\r\n")
-    if not text.strip():
-        raise InvalidInput("The message is empty.", field=field)
+    if problem := text_problem(text):
+        raise InvalidInput(MESSAGE_PROBLEMS[problem], field=field)
     if len(text) > MAX_MESSAGE_LENGTH:
         raise InvalidInput(
             f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field=field
