@@ -1,13 +1,16 @@
 """The bot HTTP API, v1: deploy, startHitl, messages in, stopHitl, and events out (long-poll).
 
 Bots authenticate with `Authorization: Bearer <api key>`. Every error has one JSON
-shape ({error, message, fields?}); the OpenAPI document is at /api/v1/openapi.json.
+shape ({error, message, fields?}), an unexpected one included (500 `server_error`,
+logged, never a traceback); the OpenAPI document is at /api/v1/openapi.json.
 """
 
+import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import register_converter
 from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import HttpBearer
@@ -23,6 +26,7 @@ from bots.schemas import (
     DeployIn,
     ErrorOut,
     EventsOut,
+    FreeText,
     MessageIn,
     MessageOut,
     StartHitlIn,
@@ -31,7 +35,10 @@ from bots.schemas import (
 )
 from desk import services
 from desk.exceptions import DeskError, NotFound
+from desk.middleware import SERVER_ERROR
 from desk.models import Ticket
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyRateThrottle(AuthRateThrottle):
@@ -135,13 +142,31 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja's "Cannot parse request body" (400) carries the parser's error.
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # json gives up a thousand levels down, at once, having built next to nothing.
+        return error(
+            request, 422, "invalid", "The request body is nested too deeply.",
+            fields={"body": "must be a JSON object nested at most a few levels deep"},
+        )
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
-        # ninja's "Cannot parse request body": the body is not JSON.
         return error(
             request, 422, "invalid", "The request body is not valid JSON.",
             fields={"body": "must be a JSON object"},
         )
     return error(request, exc.status_code, "error", exc.message)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Whatever DEBUG says, a bot gets the error shape, never a traceback or a path."""
+    logger.exception("Unexpected error answering %s %s", request.method, request.path)
+    return error(request, 500, "server_error", SERVER_ERROR)
 
 
 def bot_for_key(request: HttpRequest, bot_id: str) -> Bot:
@@ -238,14 +263,33 @@ def start_hitl(request: HttpRequest, payload: StartHitlIn, bot_id: str = BotId):
     return Status(201 if created else 200, ticket_json(ticket))
 
 
+class ConversationIdConverter:
+    """A conversation id in a path: any characters, `/` included. The server decodes
+    `%2F` before routing, so `a%2Fb` arrives as `a/b`: the id runs up to the path's last
+    `/messages`. (Django's own `path` converter stops at a line break.)"""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ConversationIdConverter, "conversation")
+
 ConversationId = Path(
     ..., alias="conversationId", min_length=1, max_length=200,
-    description="The conversation, as given to startHitl.",
+    description=(
+        "The conversation, as given to startHitl, percent-encoded as one path segment "
+        "(`/` as `%2F`)."
+    ),
 )
 
 
 @api.post(
-    "/bots/{botId}/conversations/{conversationId}/messages",
+    "/bots/{botId}/conversations/{conversation:conversationId}/messages",
     response={202: MessageOut, **ERRORS, **CONFLICT},
     summary="Relay an end-user message to the agent",
     tags=["handoff"],
@@ -254,7 +298,7 @@ def post_message(
     request: HttpRequest,
     payload: MessageIn,
     bot_id: str = BotId,
-    conversation_id: str = ConversationId,
+    conversation_id: FreeText(200, min_length=1) = ConversationId,
 ):
     """Store the end user's message in the conversation's open ticket (202); agents see it
     live. The same `messageId` again stores nothing new and answers the stored message

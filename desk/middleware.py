@@ -1,5 +1,7 @@
 """Middleware of our own.
 
+`ApiErrorMiddleware` keeps every answer under /api/ in the bot API's JSON error shape.
+
 `StaticFilesMiddleware` is WhiteNoise made async-capable. WhiteNoise's middleware is
 sync-only, and one sync-only middleware makes Django run every request under ASGI
 on a thread, with async views (the bot API's long-poll, the demo webchat's) blocking
@@ -8,7 +10,69 @@ way and lets every other request pass through on the event loop.
 """
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+API_PREFIX = "/api/"
+SERVER_ERROR = (
+    "Desk could not answer this request because of an error on its side; the error is "
+    "logged. Try again later, and tell the Desk operator if it keeps happening."
+)
+
+
+class ApiErrorMiddleware:
+    """Under /api/, an error answer that is not JSON becomes the API's error shape
+    ({error, message}). The bot API's own errors are JSON already; this catches the
+    rest, rendered by Django before or around it: a path that matches no endpoint (404),
+    a method an endpoint does not take (405), a refused Host header (400), and the
+    debug page or plain text of an unexpected error (500), whatever DEBUG says. Django
+    logs those (`django.request`); a bot never sees a traceback or a server path."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        return self.as_json(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self.as_json(request, await self.get_response(request))
+
+    @staticmethod
+    def as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith(API_PREFIX)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        status = response.status_code
+        if status == 404:
+            code = "not_found"
+            message = (
+                f"No API endpoint at {request.path}. The paths are listed at /api/v1/docs."
+            )
+        elif status == 405:
+            code = "method_not_allowed"
+            message = f"{request.method} is not allowed here; use {response.get('Allow', '')}."
+        elif status >= 500:
+            code = "server_error"
+            message = SERVER_ERROR
+        else:
+            code = "bad_request"
+            message = "The request was refused."
+        answer = JsonResponse({"error": code, "message": message}, status=status)
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                answer[header] = response[header]
+        return answer
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "desk.middleware.ApiErrorMiddleware",  # first, so it sees every answer under /api/
     "django.middleware.security.SecurityMiddleware",
     "desk.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,7 +1,10 @@
 """The bot relays the end user's messages into the open ticket."""
 
+from urllib.parse import quote
+
 import pytest
 
+from desk import services
 from desk.models import Message, Ticket
 
 URL = "/api/v1/bots/support-bot/conversations/{}/messages"
@@ -115,3 +118,42 @@ def test_a_too_long_conversation_id_is_422(bot_api, open_ticket):
     r = bot_api.post(URL.format("c" * 201), {"text": "hi"})
     assert r.status_code == 422
     assert "conversationId" in r.json()["fields"]
+
+
+# --- conversation ids in the path --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "conversation_id",
+    ["team/42", "a/../b", "/", "a//b", "x?y#z&%2F", "line\nbreak", "ünï/cödé", "..a", ".b"],
+)
+def test_any_conversation_id_is_reached_percent_encoded(bot_api, connected_bot, conversation_id):
+    started = bot_api.post(
+        "/api/v1/bots/support-bot/startHitl", {"conversationId": conversation_id}
+    )
+    assert started.status_code == 201
+    # The test client, like daphne, decodes %2F before routing.
+    r = bot_api.post(URL.format(quote(conversation_id, safe="")), {"text": "hi"})
+    assert r.status_code == 202, r.content
+    assert r.json()["conversationId"] == conversation_id
+    assert Ticket.objects.get(conversation_id=conversation_id).messages.get().text == "hi"
+
+
+@pytest.mark.parametrize("conversation_id", [".", ".."])
+def test_a_conversation_id_no_url_can_carry_is_refused_by_start_hitl(
+    bot_api, connected_bot, conversation_id
+):
+    r = bot_api.post("/api/v1/bots/support-bot/startHitl", {"conversationId": conversation_id})
+    assert r.status_code == 422
+    assert r.json()["fields"] == {
+        "conversationId": 'must not be "." or "..", which no URL can carry as a path '
+        "segment; any other characters are allowed"
+    }
+    assert not Ticket.objects.exists()
+
+
+def test_an_open_ticket_from_before_with_such_an_id_can_still_be_stopped(bot_api, connected_bot):
+    services.start_hitl(bot=connected_bot, conversation_id="..")
+    r = bot_api.post("/api/v1/bots/support-bot/stopHitl", {"conversationId": ".."})
+    assert r.status_code == 200
+    assert r.json()["status"] == "closed"

@@ -186,3 +186,56 @@ def test_two_racing_calls_make_one_ticket(connected_bot, monkeypatch):
     assert sorted(created for _, created in results) == [False, True]
     assert len({ticket.pk for ticket, _ in results}) == 1
     assert Ticket.objects.filter(conversation_id="race").count() == 1
+
+
+# --- times in messageHistory -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+        "0001-01-01T00:00:00Z",  # in UTC, but not in a time zone west of it
+        "9999-12-31T23:59:59Z",
+    ],
+)
+def test_a_created_at_at_the_edge_of_the_calendar_is_422_naming_it(
+    bot_api, connected_bot, settings, created_at
+):
+    settings.DEBUG = True  # the embedded default, where it was a traceback
+    bot_api.client.raise_request_exception = False
+    history = [
+        {"role": "user", "text": "hi"},
+        {"role": "bot", "text": "x", "createdAt": created_at},
+    ]
+    response = start(bot_api, messageHistory=history)
+    assert response.status_code == 422
+    assert response.json()["fields"] == {
+        "messageHistory.1.createdAt": (
+            "must be between 0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+        )
+    }
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])  # UTC+14, UTC-12
+def test_the_earliest_and_latest_times_accepted_show_in_any_time_zone(
+    bot_api, connected_bot, agent_client, settings, zone
+):
+    history = [
+        {"role": "user", "text": "first", "createdAt": "0001-01-02T00:00:00Z"},
+        {"role": "bot", "text": "last", "createdAt": "9999-12-30T23:59:59Z"},
+    ]
+    ticket = start(bot_api, messageHistory=history).json()
+    settings.TIME_ZONE = zone
+    page = agent_client.get(f"/tickets/{ticket['number']}/")
+    assert page.status_code == 200
+    assert "first" in page.content.decode() and "last" in page.content.decode()
+
+
+def test_a_created_at_without_an_offset_is_utc(bot_api, connected_bot, settings):
+    settings.TIME_ZONE = "America/New_York"
+    history = [{"role": "user", "text": "hi", "createdAt": "2026-11-25T10:00:00"}]
+    ticket = Ticket.objects.get(public_id=start(bot_api, messageHistory=history).json()["ticketId"])
+    assert ticket.messages.get().created_at.isoformat() == "2026-11-25T10:00:00+00:00"
