@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
-from bots.schemas import NonBlank
+from bots.schemas import VISIBLE, VISIBLE_OR_BLANK, NonBlank
 
 MAX_SUMMARY = 10_000
 
@@ -28,13 +28,15 @@ def _not_blank(value: str) -> str:
 
 
 Storable = AfterValidator(_storable)
+# Besides what PostgreSQL cannot store, the API's text rule (bots.text): not only
+# zero-width or other invisible characters.
 Title = Annotated[
-    str, Field(min_length=1, max_length=300), Storable, AfterValidator(_not_blank)
+    str, Field(min_length=1, max_length=300), Storable, AfterValidator(_not_blank), VISIBLE
 ]
 Action = Annotated[
-    str, Field(min_length=1, max_length=100), Storable, AfterValidator(_not_blank)
+    str, Field(min_length=1, max_length=100), Storable, AfterValidator(_not_blank), VISIBLE
 ]
-Summary = Annotated[str, Field(max_length=MAX_SUMMARY), Storable]
+Summary = Annotated[str, Field(max_length=MAX_SUMMARY), Storable, VISIBLE_OR_BLANK]
 Id = Annotated[NonBlank, Storable]
 
 

@@ -22,6 +22,7 @@ from approvals.models import Approval
 from approvals.tasks import schedule_expiry
 from bots.events import event_record
 from bots.models import Bot, Event
+from bots.text import FIELD_PROBLEMS, TextProblem, text_problem
 from desk.exceptions import BotNotConnected, Conflict, InvalidInput, NotAllowed, NotFound
 from desk.models import PRIORITY_RANK, Priority
 from desk.services import display_name
@@ -116,8 +117,9 @@ def approval_decide(
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"The reason is longer than {MAX_REASON} characters.", field="reason")
-    if "\x00" in reason:
-        raise InvalidInput("The reason must not contain the NUL character.", field="reason")
+    if (problem := text_problem(reason)) and problem != TextProblem.BLANK:
+        # A NUL character, or a reason made only of zero-width characters.
+        raise InvalidInput(f"The reason {FIELD_PROBLEMS[problem]}.", field="reason")
     fields: dict = {"decided_by": agent, "decided_by_name": display_name(agent)}
     if approve:
         final = approval.arguments if arguments is None else arguments

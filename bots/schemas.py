@@ -26,12 +26,14 @@ def _text_rule(*, required: bool, problems: dict[TextProblem, str] = FIELD_PROBL
     return AfterValidator(check)
 
 
-_OPTIONAL = _text_rule(required=False)
+# For other schemas of the API (approvals): the same rules, required or not.
+VISIBLE = _text_rule(required=True)
+VISIBLE_OR_BLANK = _text_rule(required=False)
 
 
 def FreeText(max_length: int, min_length: int = 0):
     """Free text that may be left blank: any characters but NUL, not only invisible ones."""
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), _OPTIONAL]
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), VISIBLE_OR_BLANK]
 
 
 # What someone wrote: required, and worded like the composer's errors ("The message is empty.").
@@ -40,7 +42,7 @@ Text = Annotated[
     Field(min_length=1, max_length=MAX_MESSAGE_LENGTH),
     _text_rule(required=True, problems=MESSAGE_PROBLEMS),
 ]
-NonBlank = Annotated[str, Field(min_length=1, max_length=200), _text_rule(required=True)]
+NonBlank = Annotated[str, Field(min_length=1, max_length=200), VISIBLE]
 HandoffMessage = FreeText(HANDOFF_MESSAGE_MAX_LENGTH)
 
 

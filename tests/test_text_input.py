@@ -141,3 +141,50 @@ async def test_a_reply_frame_with_it_gets_an_error_and_the_socket_stays_open(
     await tab.wait_for("still here")
     assert not await Message.objects.filter(kind="agent").aexists()
     await tab.close()
+
+
+# --- approvals (the same API, and the approver's rejection form) -----------------------------
+
+APPROVALS = f"{BOT}/approvals"
+
+
+def approval_request(**overrides) -> dict:
+    return {
+        "requestId": "req-1", "action": "refund", "title": "Refund $40",
+        "summary": "Broken.", "arguments": {"amount": 40}, **overrides,
+    }
+
+
+@BAD_TEXT
+@pytest.mark.parametrize("field", ["requestId", "action", "title", "summary", "conversationId"])
+def test_every_text_field_of_an_approval_request_refuses_it(bot_api, connected_bot, field, bad):
+    from approvals.models import Approval
+
+    response = bot_api.post(APPROVALS, approval_request(**{field: bad}))
+    assert response.status_code == 422
+    assert field in response.json()["fields"]
+    assert not Approval.objects.exists()
+
+
+@BAD_TEXT
+def test_a_rejection_reason_made_of_it_is_refused(agent, connected_bot, bad):
+    from django.contrib.auth.models import Permission
+
+    from approvals import services as approvals
+
+    agent.user_permissions.add(Permission.objects.get(codename="decide_approval"))
+    approval, _ = approvals.approval_request(
+        bot=connected_bot, request_id="r1", action="refund", title="Refund $40",
+        summary="", arguments={"amount": 40}, arguments_schema=None,
+        conversation_id="", priority="high",
+    )
+    client = Client()
+    client.force_login(agent)
+    response = client.post(
+        f"/approvals/{approval.pk}/decide/", {"decision": "reject", "reason": bad}
+    )
+    assert response.status_code == 422
+    expected = "NUL character" if "\x00" in bad else "only zero-width or other invisible"
+    assert expected in response.content.decode()
+    approval.refresh_from_db()
+    assert approval.status == "pending"
