@@ -19,10 +19,15 @@ from bots.models import (
     Bot,
     hash_api_key,
 )
+from bots.text import FIELD_PROBLEMS, TextProblem, text_problem
 from desk.exceptions import InvalidInput, NotFound
 
 
-def _check_length(value: str, limit: int, *, field: str, what: str) -> None:
+def _check_text(value: str, limit: int, *, field: str, what: str) -> None:
+    """At most `limit` characters, and text Desk can store and show (bots.text): no NUL
+    character, not only zero-width or other invisible characters."""
+    if (problem := text_problem(value)) and problem != TextProblem.BLANK:
+        raise InvalidInput(f"{what} {FIELD_PROBLEMS[problem]}.", field=field)
     if len(value) > limit:
         raise InvalidInput(
             f"{what} is limited to {limit:,} characters; this one has {len(value):,}.",
@@ -38,7 +43,7 @@ def api_key_create(
     By default a key reaches only the bots it deploys; a workspace-wide key (an explicit
     admin choice) acts for every bot. InvalidInput for a name over the model's limit."""
     name = name.strip()
-    _check_length(name, API_KEY_NAME_MAX_LENGTH, field="name", what="A key's name")
+    _check_text(name, API_KEY_NAME_MAX_LENGTH, field="name", what="A key's name")
     plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         name=name or "API key",
@@ -157,7 +162,7 @@ def bot_update_messages(
         ("agent_assigned_message", agent_assigned_message, "The message when an agent joins"),
         ("session_ended_message", session_ended_message, "The message when the session ends"),
     ]:
-        _check_length(value, HANDOFF_MESSAGE_MAX_LENGTH, field=field, what=what)
+        _check_text(value, HANDOFF_MESSAGE_MAX_LENGTH, field=field, what=what)
     bot.agent_assigned_message = agent_assigned_message
     bot.session_ended_message = session_ended_message
     bot.save(update_fields=["agent_assigned_message", "session_ended_message"])

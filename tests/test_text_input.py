@@ -188,3 +188,26 @@ def test_a_rejection_reason_made_of_it_is_refused(agent, connected_bot, bad):
     assert expected in response.content.decode()
     approval.refresh_from_db()
     assert approval.status == "pending"
+
+
+# --- the admin's settings forms ----------------------------------------------------------------
+
+
+@BAD_TEXT
+def test_the_settings_forms_refuse_it_and_save_nothing(admin_client, connected_bot, bad):
+    from bots.models import ApiKey
+
+    keys = ApiKey.objects.count()
+    response = admin_client.post("/settings/api-keys/", {"name": bad})
+    assert response.status_code == 422
+    assert "A key&#x27;s name must" in response.content.decode()
+    assert ApiKey.objects.count() == keys
+
+    before = snapshot()
+    response = admin_client.post(
+        "/settings/bots/support-bot/messages/",
+        {"agent_assigned_message": "Hi, {agentName} here.", "session_ended_message": bad},
+    )
+    assert response.status_code == 422
+    assert "The message when the session ends must" in response.content.decode()
+    assert snapshot() == before
