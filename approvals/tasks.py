@@ -1,6 +1,6 @@
 """The approvals' timer: a pending approval is decided `expired` at its expiry.
 
-Like the agent-assignment timeout (bots/tasks.py), the task is queued in the
+Like the agent-assignment timeout (desk/services.py), the task is queued in the
 database in the transaction that creates the approval, due at `expiresAt`, so it
 exists exactly when the approval does and fires with no request arriving. Running
 it twice, or on two workers at once, expires the approval once (a conditional

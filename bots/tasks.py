@@ -1,4 +1,4 @@
-"""Background tasks (django.tasks, queued in the database by django-tasks-db).
+"""Background tasks of the bot registry (django.tasks, queued in the database by django-tasks-db).
 
 Workers run them: inside the server process by default (`manage.py serve`), or as
 separate `manage.py db_worker` processes sharing the queue. Every task here is safe
@@ -15,9 +15,10 @@ The embedded worker keeps a thread for TIMERS alone (bots/worker.py); scaled out
 `db_worker --queue-name default` process does the same (docs/deploy.md). Timers keep
 the "default" name that every task had before the split, so rows queued by an older
 release run where they belong; a delivery queued there is handed over to DELIVERIES.
-"""
 
-from datetime import timedelta
+Tasks that change tickets live with tickets, beside the service they run
+(`desk.services`, `desk.assignment`), on the TIMERS queue.
+"""
 
 from django.tasks import TaskContext, task
 
@@ -36,28 +37,3 @@ def deliver_webhooks(context: TaskContext, bot_pk: int) -> None:
         deliver_webhooks.enqueue(bot_pk)
         return
     delivery.deliver(bot_pk)
-
-
-@task(queue_name=TIMERS)
-def expire_unassigned_ticket(ticket_id: int) -> bool:
-    """The agent-assignment timeout: close the ticket if nobody claimed it yet.
-
-    Only the run that still finds the ticket pending closes it (a locked, conditional
-    read in expire_unassigned), so a duplicate run or a second worker does nothing.
-    """
-    from desk.services import expire_unassigned
-
-    return expire_unassigned(ticket_id=ticket_id) is not None
-
-
-def schedule_assignment_timeout(ticket) -> None:
-    """Queue the timeout for a new ticket when its bot asked for one.
-
-    Called inside the transaction that creates the ticket: the queued task is a row
-    in the same database, so it exists exactly when the ticket does.
-    """
-    seconds = ticket.bot.agent_assigned_timeout_seconds
-    if not seconds:
-        return
-    due = ticket.created_at + timedelta(seconds=seconds)
-    expire_unassigned_ticket.using(run_after=due).enqueue(ticket.pk)

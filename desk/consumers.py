@@ -2,10 +2,12 @@
 
 An inbox tab connects with `?inbox=1` and its filters (plus `t`/`m`, the version of
 the list it rendered); a ticket tab with `?ticket=ID&after=LAST_MESSAGE_ID`; an
-approvals tab with `?approvals=1` (see `approvals.consumers`, mixed in here). The
-consumer is thin: it checks who is connecting, joins channel-layer groups, replays
-from the database what the tab missed, passes on the fragments `desk.realtime`
-rendered, and turns each frame into one call of `desk.actions.perform`.
+approvals tab with `?approvals=1` (see `approvals.consumers`, mixed in here); the Team
+page (admins) with `?team=1`. The consumer is thin: it checks who is connecting, joins
+channel-layer groups, replays from the database what the tab missed, passes on the
+fragments `desk.realtime` rendered, and turns each frame into one call of
+`desk.actions.perform`. Every open tab is the agent's presence: it tells
+`desk.assignment` when it opens, every `heartbeat_seconds()` while open, and as it closes.
 
 Frames in (JSON, as htmx's `ws-send` sends a form):
   {"action": "claim" | "assign" | "priority" | "reply" | "note" | "close",
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from types import SimpleNamespace
 
 from channels.consumer import get_handler_name
@@ -31,10 +34,10 @@ from django.utils import timezone
 
 from approvals.consumers import NO_DATABASE as APPROVALS_NO_DATABASE
 from approvals.consumers import ApprovalsSocket
-from desk import actions, fragments, selectors
+from desk import actions, assignment, fragments, realtime, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
-from desk.realtime import INBOX_GROUP, session_group, ticket_group
+from desk.realtime import AGENTS_GROUP, INBOX_GROUP, session_group, ticket_group
 from desk.selectors import InboxFilter
 
 logger = logging.getLogger(__name__)
@@ -51,11 +54,22 @@ _NO_DATABASE = frozenset(
         "ticket.typing",
         "ticket.presence",
         "session.ended",
+        "agents.status",
     }
 ) | APPROVALS_NO_DATABASE
 
 # Close code for "signed out": the page goes to the login page (static/desk.js).
 SIGNED_OUT = 4401
+
+
+def heartbeat_seconds() -> float:
+    """How often an open tab refreshes its agent's presence: well within the away delay."""
+    return max(0.5, min(30.0, settings.DESK_AWAY_AFTER_SECONDS / 4))
+
+
+# When this process last refreshed each agent's presence: one write per agent and
+# interval, however many tabs they have open here (the truth is in the database).
+_last_seen: dict[int, float] = {}
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -70,6 +84,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     inbox_filter: InboxFilter | None = None
     _keeper: asyncio.Task | None = None
     gone = False  # the tab went away; sends are dropped until the disconnect arrives
+    team: bool = False
+    status = "online"  # the agent's own, for "viewing now"
+    _heartbeat: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self._guard_sends()
@@ -87,10 +104,39 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             await self._connect_inbox(query)
         elif "approvals" in query:
             await self._connect_approvals(query)
+            await self._arrive()
+        elif "team" in query and self.agent.is_staff:
+            self.team = True
+            await self._join(AGENTS_GROUP)
+            await self.accept()
+            await self._arrive()
         else:
             await self.close()
         if self.ticket_id is not None or self.inbox_filter is not None:
             await self._hear_approvals_count(query)  # every tab shows the approvals count
+
+    async def _arrive(self) -> None:
+        """The tab is open: the agent is present (and back, if they were away)."""
+        await database_sync_to_async(assignment.presence_arrived)(agent=self.agent)
+        _last_seen[self.agent.pk] = time.monotonic()
+        realtime.tab_opened()
+        self._heartbeat = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        interval = heartbeat_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            await self._seen(interval / 2)
+
+    async def _seen(self, unless_within: float) -> None:
+        now = time.monotonic()
+        if now - _last_seen.get(self.agent.pk, float("-inf")) < unless_within:
+            return
+        _last_seen[self.agent.pk] = now
+        try:
+            await database_sync_to_async(assignment.presence_seen)(agent_id=self.agent.pk)
+        except Exception:  # the next beat tries again
+            logger.exception("could not refresh the presence of agent %s", self.agent.pk)
 
     async def _connect_ticket(self, query: QueryDict) -> None:
         try:
@@ -105,7 +151,10 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         # Join before reading the replay: a line committed in between comes both ways
         # and the `sent` set drops the second copy; none can fall in the gap.
         await self._join(ticket_group(ticket.pk))
+        await self._join(AGENTS_GROUP)
         await self.accept()
+        await self._arrive()
+        self.status = await database_sync_to_async(self._my_status)()
         missed = await database_sync_to_async(self._missed_messages)()
         for message_id, html in missed:
             self.sent.add(message_id)
@@ -116,6 +165,10 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         # Presence: start from an empty list, then everyone viewing says so.
         await self.send(text_data='<ul id="viewers" hx-swap-oob="innerHTML"></ul>')
         await self._presence("join")
+
+    def _my_status(self) -> str:
+        agent = selectors.agent_with_status(self.agent.pk, load=False)
+        return agent.status if agent is not None else "online"
 
     def _missed_messages(self) -> list[tuple[int, str]]:
         return [
@@ -130,7 +183,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         for key in ("inbox", "t", "m"):
             self.page_query.pop(key, None)
         await self._join(INBOX_GROUP)
+        await self._join(AGENTS_GROUP)
         await self.accept()
+        await self._arrive()
         if "t" in query or "m" in query:
             changed = await database_sync_to_async(selectors.inbox_changed_since)(
                 ticket_id=_int(query.get("t")), message_id=_int(query.get("m"))
@@ -213,6 +268,14 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            realtime.tab_closed()
+            # Present for DESK_AWAY_AFTER_SECONDS from now: a reload or a move to
+            # another page is not leaving.
+            await self._seen(0)
         try:
             if self.ticket_id is not None and self.joined:
                 await self.channel_layer.group_send(
@@ -317,6 +380,19 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         mine = event["assigned_counts"].get(str(self.agent.pk), 0)
         await self.send(text_data=event["counts_html"] + fragments.mine_count_html(mine))
 
+    async def agents_status(self, event: dict) -> None:
+        """An agent's availability or presence changed: their badges, or Team row."""
+        if self.team:
+            await self.send(text_data=event["team_html"])
+            return
+        html = event["html"]
+        if event["agent_id"] == self.agent.pk:
+            html += event["mine_html"]
+            if self.ticket_id is not None and event["status"] != self.status:
+                self.status = event["status"]
+                self._viewer_html = fragments.viewer_html(self.agent, self.status)
+        await self.send(text_data=html)
+
     async def ticket_changed(self, event: dict) -> None:
         if event["ticket_id"] == self.ticket_id:
             await self.send(text_data=event["html"])
@@ -367,5 +443,5 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     @property
     def viewer_html(self) -> str:
         if not hasattr(self, "_viewer_html"):
-            self._viewer_html = fragments.viewer_html(self.agent)
+            self._viewer_html = fragments.viewer_html(self.agent, self.status)
         return self._viewer_html

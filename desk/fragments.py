@@ -12,9 +12,9 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from desk import selectors
-from desk.models import Message, Priority, Status, Ticket
+from desk.models import Availability, Message, Priority, Status, Ticket
+from desk.people import display_name
 from desk.selectors import STATUS_FILTERS, InboxFilter
-from desk.services import display_name
 
 # --- the inbox ----------------------------------------------------------------------
 
@@ -47,7 +47,9 @@ def inbox_context(
         ],
         "priorities": [(p, counts["priority"].get(p, 0)) for p in reversed(Priority.values)],
         "bots": [(b, counts["bot"].get(b.bot_id, 0)) for b in selectors.desk_bots()],
-        "agents": [(a, counts["assignee"].get(a.pk, 0)) for a in selectors.desk_agents()],
+        "agents": [
+            (a, counts["assignee"].get(a.pk, 0)) for a in selectors.agents_with_status()
+        ],
         "version": selectors.inbox_version(),
         "heading": STATUS_FILTERS[inbox_filter.status],
         "query": query,
@@ -121,7 +123,7 @@ def mine_count_html(n: int) -> str:
 def ticket_context(ticket: Ticket) -> dict:
     return {
         "ticket": selectors.ticket_with_counts(ticket.pk),
-        "agents": selectors.desk_agents(),
+        "agents": selectors.agents_with_status(load=True),
         "priorities": list(reversed(Priority.choices)),
     }
 
@@ -151,9 +153,15 @@ def message_html(message: Message) -> str:
     return render_to_string("desk/ticket.html#message-oob", {"message": message})
 
 
-def viewer_html(agent: AbstractBaseUser) -> str:
+def viewer_html(agent: AbstractBaseUser, status: str) -> str:
+    """One agent in "Viewing now", with their status (a key of AGENT_STATUSES)."""
     return render_to_string(
-        "desk/ticket.html#viewer", {"viewer_id": agent.pk, "viewer_name": display_name(agent)}
+        "desk/ticket.html#viewer",
+        {
+            "viewer_id": agent.pk,
+            "viewer_name": display_name(agent),
+            "agent": {"pk": agent.pk, "status": status},
+        },
     )
 
 
@@ -174,3 +182,37 @@ def error_html(message: str, *, source: str = "") -> str:
     return render_to_string(
         "base.html#toast", {"toast": message, "toast_source": source, "oob": True}
     )
+
+
+# --- agents -------------------------------------------------------------------------------
+
+
+def agent_status_update(agent_id: int) -> dict | None:
+    """An agent's badge everywhere it shows (side bar, assign menu, "viewing now"), their
+    own header menu, and their Team page row: rendered once per change."""
+    agent = selectors.agent_with_status(agent_id, load=True)
+    if agent is None:
+        return None
+    context = {"agent": agent, "oob": True}
+    return {
+        "agent_id": agent_id,
+        "status": agent.status,
+        "html": render_to_string("desk/_agent.html#status", context)
+        + render_to_string("desk/_agent.html#option-oob", context),
+        "mine_html": render_to_string(
+            "base.html#availability-menu",
+            {
+                "my_availability": agent.availability,
+                "availability_choices": Availability.choices,
+                "oob": True,
+            },
+        ),
+        "team_html": render_to_string("desk/team.html#agent-row", context),
+    }
+
+
+def team_context() -> dict:
+    return {
+        "agents": selectors.agents_with_status(load=True),
+        "statuses": selectors.AGENT_STATUSES,
+    }

@@ -170,3 +170,70 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} on ticket {self.ticket_id}"
+
+
+# --- the team: availability, capacity, presence -----------------------------------------
+
+
+class Availability(models.TextChoices):
+    """What an agent chose in the header."""
+
+    ONLINE = "online"
+    BUSY = "busy", "busy (keeps tickets, gets no new ones)"
+    OFFLINE = "offline"
+
+
+DEFAULT_CAPACITY = 5
+
+
+class AgentProfile(models.Model):
+    """An agent's routing settings and preferences. Created on first use: an account
+    without one is online with the default capacity."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="desk_profile",
+    )
+    availability = models.CharField(
+        max_length=8, choices=Availability.choices, default=Availability.ONLINE
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=DEFAULT_CAPACITY,
+        help_text="Open tickets routing gives this agent at most (claiming may go beyond).",
+    )
+    last_assigned_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last time a ticket was assigned to this agent."
+    )
+    # The alerts of a new escalation or message: the agent may turn each off.
+    notify_desktop = models.BooleanField(default=True)
+    notify_sound = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(availability__in=["online", "busy", "offline"]),
+                name="agent_availability_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.agent_id}"
+
+
+class Presence(models.Model):
+    """When an agent last had a Desk tab open, in the database so every server process
+    sees it. An open tab refreshes `last_seen_at` while it is connected, and once more
+    as it closes; an agent not seen for DESK_AWAY_AFTER_SECONDS is away."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="desk_presence",
+    )
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"presence of {self.agent_id}"

@@ -25,6 +25,12 @@ Groups:
 - ticket_group(id): every tab showing that ticket; types "ticket.changed",
   "ticket.message", and the consumers' own "ticket.typing" and "ticket.presence".
 - session_group(key): every tab of one login session; type "session.ended" at logout.
+- "agents": every open tab; type "agents.status": an agent's availability, presence
+  or capacity changed (the badge beside their name everywhere, the Team page's row).
+
+An agent goes away by doing nothing (their last tab closed a while ago), so nothing
+announces it: each server process sweeps for agents who just went away every few
+seconds while it has open tabs (see `PresenceSweep`) and announces them.
 """
 
 import asyncio
@@ -42,9 +48,12 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from desk import fragments, selectors
+
 logger = logging.getLogger(__name__)
 
 INBOX_GROUP = "inbox"
+AGENTS_GROUP = "agents"
 
 # What of a changed ticket to re-render: its inbox row, the side-bar counts, the
 # details side bar of the tabs showing it, or only the transcript's message count in
@@ -126,12 +135,29 @@ def announce_message(ticket_id: int, message_id: int) -> None:
     _once_on_commit(Announcement(ticket_id, message_id=message_id))
 
 
+def announce_agent_status(agent_id: int) -> None:
+    """An agent's availability, presence or capacity changed: after the commit, every
+    tab updates the badge beside their name, and the Team page their row."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _, func, _ in connection.run_on_commit:
+            if getattr(func, "desk_agent_status", None) == agent_id:
+                return
+
+    def send() -> None:
+        update = fragments.agent_status_update(agent_id)
+        if update is not None:
+            group_send(AGENTS_GROUP, {"type": "agents.status", **update})
+
+    send.desk_agent_status = agent_id  # type: ignore[attr-defined]
+    transaction.on_commit(send, robust=True)
+
+
 # --- rendering ------------------------------------------------------------------------
 
 
 def render(announcement: Announcement) -> list[tuple[str, dict]]:
     """The group messages for one announcement: (group, message) pairs."""
-    from desk import fragments
     from desk.models import Message
 
     ticket_id = announcement.ticket_id
@@ -164,8 +190,6 @@ def render(announcement: Announcement) -> list[tuple[str, dict]]:
 
 
 def counts_message() -> dict:
-    from desk import fragments
-
     return {"type": "inbox.counts", **fragments.inbox_counts_update()}
 
 
@@ -240,3 +264,64 @@ class CountsBroadcast:
                     logger.exception("The inbox counts could not be sent")
         finally:
             self.task = None
+
+
+# --- agents who went away ------------------------------------------------------------------
+
+# Seconds between two looks for agents who just went away, per server process.
+PRESENCE_SWEEP_INTERVAL = 5.0
+
+_sweeps: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceSweep]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def tab_opened() -> None:
+    """A socket opened on this loop (called on it): the loop's sweep runs while it has any."""
+    loop = asyncio.get_running_loop()
+    sweep = _sweeps.get(loop)
+    if sweep is None:
+        sweep = _sweeps[loop] = PresenceSweep(loop)
+    sweep.tabs += 1
+    if sweep.task is None:
+        sweep.task = loop.create_task(sweep._run())
+
+
+def tab_closed() -> None:
+    sweep = _sweeps.get(asyncio.get_running_loop())
+    if sweep is not None:
+        sweep.tabs -= 1
+        if sweep.tabs <= 0 and sweep.task is not None:
+            sweep.task.cancel()
+            sweep.task = None
+
+
+class PresenceSweep:
+    """Every PRESENCE_SWEEP_INTERVAL seconds, the agents whose presence ran out since the
+    last look are announced (their badge turns to "away"). Each process sweeps for its
+    own tabs' sake, while it has any; two processes announcing the same agent send the
+    same badge."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.tabs = 0
+        self.task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        since = await database_sync_to_async(selectors.presence_cutoff)()
+        while True:
+            await asyncio.sleep(PRESENCE_SWEEP_INTERVAL)
+            try:
+                until = await database_sync_to_async(selectors.presence_cutoff)()
+                gone = await database_sync_to_async(selectors.agents_gone_away)(since, until)
+                since = until
+                for agent_id in gone:
+                    update = await database_sync_to_async(
+                        fragments.agent_status_update
+                    )(agent_id)
+                    if update is not None:
+                        await get_channel_layer().group_send(
+                            AGENTS_GROUP, {"type": "agents.status", **update}
+                        )
+            except Exception:
+                logger.exception("The presence sweep failed")

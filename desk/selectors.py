@@ -7,21 +7,40 @@ view that tab shows, from the facts the broadcast carries.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
+    Case,
+    CharField,
     Count,
     Exists,
+    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
+    Value,
+    When,
 )
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
+from django.utils import timezone
 
 from bots.models import Bot
-from desk.models import Message, Priority, Status, Ticket
+from desk.models import (
+    DEFAULT_CAPACITY,
+    AgentProfile,
+    Availability,
+    Message,
+    Presence,
+    Priority,
+    Status,
+    Ticket,
+)
 
 STATUS_FILTERS = {
     "pending": "Pending",
@@ -281,6 +300,80 @@ def desk_agents() -> QuerySet:
         .objects.filter(is_active=True)
         .order_by("first_name", "last_name", "username")
     )
+
+
+# --- agents' availability, presence and load -----------------------------------------------
+
+# What the desk shows next to an agent's name: their availability, with "away" for an
+# agent online by choice but with no open Desk tab for DESK_AWAY_AFTER_SECONDS.
+AGENT_STATUSES = {
+    "online": "online",
+    "away": "away (no open Desk tab)",
+    "busy": "busy",
+    "offline": "offline",
+}
+
+
+def presence_cutoff(now: datetime | None = None) -> datetime:
+    """An agent last seen before this is away."""
+    return (now or timezone.now()) - timedelta(seconds=settings.DESK_AWAY_AFTER_SECONDS)
+
+
+def open_load() -> Coalesce:
+    """The agent's open assigned tickets (their load), for an annotation of users."""
+    return Coalesce(
+        Subquery(
+            Ticket.objects.filter(assignee_id=OuterRef("pk"), status=Status.ASSIGNED)
+            .order_by()
+            .values("assignee_id")
+            .annotate(n=Count("id"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def agents_with_status(*, load: bool = False, now: datetime | None = None) -> QuerySet:
+    """Active agents, each with `availability`, `present`, `status` (a key of
+    AGENT_STATUSES), `capacity` and, with `load`, `load` (open assigned tickets)."""
+    profile = AgentProfile.objects.filter(agent_id=OuterRef("pk"))
+    agents = desk_agents().annotate(
+        availability=Coalesce(
+            Subquery(profile.values("availability")[:1]), Value(Availability.ONLINE.value)
+        ),
+        capacity=Coalesce(
+            Subquery(profile.values("capacity")[:1]), Value(DEFAULT_CAPACITY),
+            output_field=IntegerField(),
+        ),
+        present=Exists(
+            Presence.objects.filter(agent_id=OuterRef("pk"), last_seen_at__gte=presence_cutoff(now))
+        ),
+        status=Case(
+            When(availability=Availability.BUSY, then=Value("busy")),
+            When(availability=Availability.OFFLINE, then=Value("offline")),
+            When(present=True, then=Value("online")),
+            default=Value("away"),
+            output_field=CharField(),
+        ),
+    )
+    if load:
+        agents = agents.annotate(load=open_load())
+    return agents
+
+
+def agents_gone_away(since: datetime, until: datetime) -> list[int]:
+    """The agents whose presence ran out between two cutoffs (last seen in [since, until))."""
+    return list(
+        Presence.objects.filter(last_seen_at__gte=since, last_seen_at__lt=until).values_list(
+            "agent_id", flat=True
+        )
+    )
+
+
+def agent_with_status(agent_id: int, *, load: bool = True):
+    """One agent as `agents_with_status` describes them, or None (unknown or disabled)."""
+    return agents_with_status(load=load).filter(pk=agent_id).first()
 
 
 def agent_by_id(user_id: object):

@@ -4,18 +4,23 @@ HTTP views, the bot API and the websocket consumer all call these, so the rules
 (who may do what, in which state) live here and nowhere else. Each function
 validates, writes inside a transaction, records the bot's event when the bot
 must hear of it, and announces the change to open tabs after the commit.
+
+A task that changes tickets is declared here, beside the function it runs (the
+assignment timeout): the task worker imports this module, and nothing here imports
+an entry point, so imports run one way.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.tasks import task
 from django.utils import timezone
 
 from bots.events import event_record
 from bots.models import Bot, Event
-from bots.tasks import schedule_assignment_timeout
+from bots.tasks import TIMERS
 from bots.text import MESSAGE_PROBLEMS, text_problem
 from desk import realtime
 from desk.exceptions import (
@@ -27,19 +32,9 @@ from desk.exceptions import (
     TicketClosed,
 )
 from desk.models import PRIORITY_RANK, CloseReason, Message, Priority, Status, Ticket
+from desk.people import display_name, fill_agent_name
 
 MAX_MESSAGE_LENGTH = 10_000
-
-
-def display_name(user: AbstractBaseUser | None) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
-def fill_agent_name(text: str, agent: AbstractBaseUser | None) -> str:
-    """Bots may write {agentName} in their messages; Desk fills it in."""
-    return text.replace("{agentName}", display_name(agent) or "a support agent")
 
 
 @dataclass(frozen=True)
@@ -202,6 +197,27 @@ def stop_hitl(*, bot: Bot, conversation_id: str, reason: str = "cancel") -> Tick
     close_reason = CloseReason.BOT_TIMEOUT if reason == "timeout" else CloseReason.BOT_CANCEL
     _close(ticket, by=None, reason=close_reason, line=f"Closed: {close_reason.label}.")
     return ticket
+
+
+@task(queue_name=TIMERS)
+def expire_unassigned_ticket(ticket_id: int) -> bool:
+    """The agent-assignment timeout, run by a task worker: close the ticket if nobody
+    claimed it yet. Only the run that still finds the ticket pending closes it, so a
+    duplicate run or a second worker does nothing."""
+    return expire_unassigned(ticket_id=ticket_id) is not None
+
+
+def schedule_assignment_timeout(ticket: Ticket) -> None:
+    """Queue the timeout for a new ticket when its bot asked for one.
+
+    Called inside the transaction that creates the ticket: the queued task is a row
+    in the same database, so it exists exactly when the ticket does.
+    """
+    seconds = ticket.bot.agent_assigned_timeout_seconds
+    if not seconds:
+        return
+    due = ticket.created_at + timedelta(seconds=seconds)
+    expire_unassigned_ticket.using(run_after=due).enqueue(ticket.pk)
 
 
 def expire_unassigned(*, ticket_id: int) -> Ticket | None:

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "desk.context_processors.availability",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },
@@ -236,6 +237,9 @@ DESK_SESSION_RECHECK_SECONDS = envint("DESK_SESSION_RECHECK_SECONDS", 300)
 # A long-poll re-reads the database this often while it waits, in case a wake-up was
 # missed (another process without a shared channel layer).
 DESK_LONG_POLL_RECHECK_SECONDS = envint("DESK_LONG_POLL_RECHECK_SECONDS", 5)
+
+# An agent online but with no open Desk tab for this long counts as away (no new tickets).
+DESK_AWAY_AFTER_SECONDS = envint("DESK_AWAY_AFTER_SECONDS", 120)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

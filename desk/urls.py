@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from bots import views as bot_views
 from bots.api import api
-from desk import views
+from desk import settings_views, views
 from desk.login import LoginView, LogoutView
 
 urlpatterns = [
@@ -14,6 +14,13 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/actions/", views.ticket_action, name="ticket-action"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("me/availability/", views.availability, name="availability"),
+    path("settings/team/", settings_views.team, name="team"),
+    path(
+        "settings/team/<int:agent_id>/capacity/",
+        settings_views.team_capacity,
+        name="team-capacity",
+    ),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",

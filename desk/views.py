@@ -11,10 +11,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import actions, fragments
+from desk import actions, assignment, fragments
 from desk.access import ticket_for_agent
 from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
+from desk.models import Availability
 from desk.selectors import InboxFilter, transcript
 
 PAGE_SIZE = INBOX_PAGE_SIZE
@@ -57,3 +58,30 @@ def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)
     return redirect("ticket", ticket_id=ticket_id)
+
+
+@login_required
+@require_POST
+def availability(request: HttpRequest) -> HttpResponse:
+    """The header's availability menu: online, busy or offline."""
+    error = ""
+    try:
+        profile = assignment.agent_set_availability(
+            agent=request.user, availability=request.POST.get("availability", "")
+        )
+        chosen = profile.availability
+    except DeskError as exc:
+        error = exc.message
+        chosen = assignment.profile_for(request.user.pk).availability
+    if request.htmx:
+        context = {"my_availability": chosen, "availability_choices": Availability.choices}
+        html = render(request, "base.html#availability-menu", context).content.decode()
+        if error:
+            html += fragments.error_html(error, source="availability")
+        return HttpResponse(html)
+    if error:
+        messages.error(request, error)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("inbox")

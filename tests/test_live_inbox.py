@@ -424,7 +424,7 @@ async def test_typing_shows_to_the_other_agents_only(agent, other_agent, connect
 async def test_each_tab_shows_who_is_viewing_the_ticket(agent, other_agent, connected_bot):
     ticket = await ticket_for(connected_bot)
     maya = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)
-    assert f'id="viewer-{agent.pk}"' in await maya.wait_for("Maya Lopez")
+    assert "Maya Lopez" in await maya.wait_for(f'id="viewer-{agent.pk}"')
     sam = await opened(f"/ws/desk/?ticket={ticket.pk}", other_agent)
     assert "Sam Okafor" in await maya.wait_for(f'id="viewer-{other_agent.pk}"')
     # The newcomer hears of everyone already there.
