@@ -10,6 +10,7 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import Approval
 from bots.models import Event
+from bots.tasks import TIMERS
 from bots.worker import EmbeddedWorker
 from desk.exceptions import Conflict
 
@@ -115,10 +116,22 @@ def test_a_decision_after_the_expiry_is_refused_and_expires_it(bot_api, connecte
     assert event.payload["decision"] == "expired"
 
 
-def test_the_expiry_is_queued_with_the_approval(bot_api, connected_bot):
+def test_the_expiry_is_queued_with_the_approval_on_the_timers_queue(bot_api, connected_bot):
     from django_tasks_db.models import DBTaskResult
 
     approval = ask(bot_api, seconds=120)
     task = DBTaskResult.objects.get(task_path__endswith="expire_approval")
     assert task.args_kwargs["args"] == [approval.pk]
     assert task.run_after == approval.expires_at
+    assert task.queue_name == TIMERS
+
+
+def test_a_timers_only_worker_expires_it(bot_api, connected_bot, fast_retries):
+    """The worker thread that runs nothing but timers (never held by a slow webhook)."""
+    timers = EmbeddedWorker(interval=0.05, queues=[TIMERS]).start()
+    try:
+        approval = soon(ask(bot_api), 0.5)
+        wait_decided(approval)
+    finally:
+        timers.stop()
+    assert approval.status == "expired"
