@@ -1,47 +1,25 @@
 """The approval endpoints' request and response shapes (and their OpenAPI document)."""
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from bots.schemas import VISIBLE, VISIBLE_OR_BLANK, NonBlank
 
 MAX_SUMMARY = 10_000
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _storable(value: str) -> str:
-    if _UNSTORABLE.search(value):
-        raise ValueError("must be valid Unicode without the NUL character")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Storable = AfterValidator(_storable)
-# Besides what PostgreSQL cannot store, the API's text rule (bots.text): not only
-# zero-width or other invisible characters.
-Title = Annotated[
-    str, Field(min_length=1, max_length=300), Storable, AfterValidator(_not_blank), VISIBLE
-]
-Action = Annotated[
-    str, Field(min_length=1, max_length=100), Storable, AfterValidator(_not_blank), VISIBLE
-]
-Summary = Annotated[str, Field(max_length=MAX_SUMMARY), Storable, VISIBLE_OR_BLANK]
-Id = Annotated[NonBlank, Storable]
+# The API's text rule (bots.text): no NUL character or unpaired surrogate (PostgreSQL
+# cannot store them), and not only zero-width or other invisible characters.
+Title = Annotated[str, Field(min_length=1, max_length=300), VISIBLE]
+Action = Annotated[str, Field(min_length=1, max_length=100), VISIBLE]
+Summary = Annotated[str, Field(max_length=MAX_SUMMARY), VISIBLE_OR_BLANK]
 
 
 class ApprovalIn(Schema):
-    requestId: Id = Field(
+    requestId: NonBlank = Field(
         description="Your id for this request: sending it again returns the same approval."
     )
     action: Action = Field(description="The tool's name, e.g. refund.")
@@ -58,7 +36,7 @@ class ApprovalIn(Schema):
             "validate too."
         ),
     )
-    conversationId: Id | None = Field(
+    conversationId: NonBlank | None = Field(
         None, description="The conversation it is about: agents see its ticket beside it."
     )
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
