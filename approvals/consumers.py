@@ -65,6 +65,8 @@ class ApprovalsSocket:
                 await self.send(text_data=fragments.count_html(count))
 
     async def approvals_changed(self, event: dict) -> None:
+        # event["new"] marks a request just made: where the escalation alerts exist
+        # (browser notification, sound, tab title), a new approval raises them here.
         parts = [event["count_html"]]
         if self.approvals_list:
             if event["pending"]:
