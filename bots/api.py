@@ -184,6 +184,7 @@ def bot_json(bot: Bot) -> dict:
         "sessionEndedMessage": bot.session_ended_message,
         "agentAssignedTimeoutSeconds": bot.agent_assigned_timeout_seconds,
         "agentAssignedTimeoutMessage": bot.agent_assigned_timeout_message,
+        "csatMessage": bot.csat_message,
         "connected": bot.connected,
         "firstDeployedAt": bot.first_deployed_at,
         "lastDeployedAt": bot.last_deployed_at,
@@ -209,6 +210,7 @@ DEPLOY_FIELDS = {
     "sessionEndedMessage": "session_ended_message",
     "agentAssignedTimeoutSeconds": "agent_assigned_timeout_seconds",
     "agentAssignedTimeoutMessage": "agent_assigned_timeout_message",
+    "csatMessage": "csat_message",
 }
 
 
@@ -391,5 +393,7 @@ async def events(
 
 # Other domains' bot endpoints, on this API: one document, one error shape.
 from approvals.api import router as approvals_router  # noqa: E402
+from reports.api import router as reports_router  # noqa: E402
 
 api.add_router("", approvals_router)
+api.add_router("", reports_router)

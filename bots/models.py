@@ -74,6 +74,11 @@ class Bot(models.Model):
     agent_assigned_timeout_message = models.TextField(
         default=DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE
     )
+    csat_message = models.TextField(
+        blank=True,
+        default="",
+        help_text="Asked of the customer after an agent closes (CSAT, 1 to 5); empty is off.",
+    )
     connected = models.BooleanField(
         default=False, help_text="Enabled as a deflecting bot: allowed to escalate."
     )

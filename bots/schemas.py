@@ -103,6 +103,14 @@ class DeployIn(Schema):
         None, description="Close a ticket nobody claimed after this many seconds; 0 is off."
     )
     agentAssignedTimeoutMessage: HandoffMessage | None = None
+    csatMessage: HandoffMessage | None = Field(
+        None,
+        description=(
+            "Customer satisfaction: when set, hitlStopped of a ticket an agent closed "
+            "carries csat {message, scale: 5}; ask the end user and post the answer to "
+            ".../rating. Empty (the default) is off."
+        ),
+    )
 
 
 class BotOut(Schema):
@@ -114,6 +122,7 @@ class BotOut(Schema):
     sessionEndedMessage: str
     agentAssignedTimeoutSeconds: int
     agentAssignedTimeoutMessage: str
+    csatMessage: str
     connected: bool
     firstDeployedAt: datetime
     lastDeployedAt: datetime
@@ -177,6 +186,11 @@ class StopHitlIn(Schema):
     )
 
 
+class CsatOut(Schema):
+    message: str = Field(description="Your csatMessage ({agentName} filled in): ask the end user.")
+    scale: int = Field(description="Scores run from 1 to this (5).")
+
+
 class EventOut(Schema):
     """One event; the fields after conversationId depend on its type."""
 
@@ -225,6 +239,13 @@ class EventOut(Schema):
         description=(
             "hitlStopped: why the session ended (agentClosed, botStopped or timeout); "
             "approvalDecided (rejected): the agent's reason, in their words."
+        ),
+    )
+    csat: CsatOut | None = Field(
+        None,
+        description=(
+            "hitlStopped (agentClosed) when the bot deployed a csatMessage: ask the end "
+            "user for a score and post it to /conversations/{conversationId}/rating."
         ),
     )
     approvalId: str | None = Field(None, description="approvalDecided: the approval's id.")

@@ -50,6 +50,18 @@ class AlreadyClaimed(Conflict):
     code = "already_claimed"
 
 
+class NoRecentTicket(Conflict):
+    """A rating for a conversation with no ticket closed recently enough."""
+
+    code = "no_recent_ticket"
+
+
+class AlreadyRated(Conflict):
+    """A rating that may no longer be replaced."""
+
+    code = "already_rated"
+
+
 class InvalidInput(DeskError):
     """A value the caller sent is not acceptable; `field` names it (`fields`, when
     several are: each dotted path and what is wrong with it)."""

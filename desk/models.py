@@ -52,6 +52,11 @@ class Ticket(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # Kept once set (assigned_at moves on a reassignment): what the reports measure.
+    first_assigned_at = models.DateTimeField(null=True, blank=True)
+    first_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent first replied to the customer."
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -237,3 +242,43 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"presence of {self.agent_id}"
+
+
+# --- customer satisfaction ----------------------------------------------------------------
+
+RATING_SCALE = 5
+RATING_COMMENT_MAX_LENGTH = 2000
+
+
+class Rating(models.Model):
+    """The customer's satisfaction with one closed ticket (CSAT, 1 to 5), as their bot
+    relayed it. The row appears when Desk asks (the ticket's hitlStopped carried the
+    bot's csatMessage) or with the first rating, whichever comes first."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="rating"
+    )
+    asked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When hitlStopped asked the bot to ask the customer."
+    )
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    rated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first rating; it may be replaced for 24 hours."
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=RATING_SCALE),
+                name="rating_score_in_scale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rating of ticket {self.ticket_id}: {self.score}"
+
+    @property
+    def stars(self) -> str:
+        return "★" * (self.score or 0) + "☆" * (RATING_SCALE - (self.score or 0))

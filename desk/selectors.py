@@ -399,7 +399,7 @@ def transcript_counts(ticket_id: int) -> dict:
 
 def ticket_with_counts(ticket_id: int) -> Ticket:
     return (
-        Ticket.objects.select_related("bot", "assignee", "closed_by")
+        Ticket.objects.select_related("bot", "assignee", "closed_by", "rating")
         .annotate(
             message_count=Count("messages", filter=Q(messages__kind__in=CONVERSATION_KINDS)),
             note_count=Count("messages", filter=Q(messages__kind=Message.Kind.NOTE)),

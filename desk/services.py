@@ -25,14 +25,27 @@ from bots.text import MESSAGE_PROBLEMS, text_problem
 from desk import realtime
 from desk.exceptions import (
     AlreadyClaimed,
+    AlreadyRated,
     BotNotConnected,
     InvalidInput,
+    NoRecentTicket,
     NotAllowed,
     NotFound,
     TicketClosed,
 )
-from desk.models import PRIORITY_RANK, CloseReason, Message, Priority, Status, Ticket
+from desk.models import (
+    PRIORITY_RANK,
+    RATING_COMMENT_MAX_LENGTH,
+    RATING_SCALE,
+    CloseReason,
+    Message,
+    Priority,
+    Rating,
+    Status,
+    Ticket,
+)
 from desk.people import display_name, fill_agent_name
+from reports import rollups
 
 MAX_MESSAGE_LENGTH = 10_000
 
@@ -124,6 +137,7 @@ def start_hitl(
                     text=description, created_at=now,
                 )
             schedule_assignment_timeout(ticket)
+            rollups.ticket_changed(ticket)
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.
         if existing := _open_ticket(bot, conversation_id):
@@ -244,6 +258,57 @@ def expire_unassigned(*, ticket_id: int) -> Ticket | None:
         return ticket
 
 
+# How long after its close a ticket can still be rated, and a rating replaced.
+RATING_WINDOW = timedelta(days=7)
+RATING_REPLACE_WINDOW = timedelta(hours=24)
+
+
+def rate_conversation(
+    *, bot: Bot, conversation_id: str, score: int, comment: str = ""
+) -> tuple[Rating, bool]:
+    """The customer's satisfaction score (1 to 5) for the conversation's most recently
+    closed ticket, if it closed within RATING_WINDOW. A second rating replaces the first
+    for RATING_REPLACE_WINDOW after it, then the rating is final. (rating, replaced)."""
+    if not 1 <= score <= RATING_SCALE:
+        raise InvalidInput(f"The score runs from 1 to {RATING_SCALE}.", field="score")
+    comment = (comment or "").strip()
+    if len(comment) > RATING_COMMENT_MAX_LENGTH:
+        raise InvalidInput(
+            f"The comment is longer than {RATING_COMMENT_MAX_LENGTH:,} characters.",
+            field="comment",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update()
+            .filter(bot=bot, conversation_id=conversation_id, status=Status.CLOSED)
+            .order_by("-closed_at", "-pk")
+            .first()
+        )
+        if ticket is None or ticket.closed_at < now - RATING_WINDOW:
+            raise NoRecentTicket(
+                "This conversation has no ticket closed in the last 7 days to rate."
+            )
+        rating = Rating.objects.filter(ticket=ticket).first() or Rating(ticket=ticket)
+        replaced = rating.score is not None
+        if replaced and now - rating.rated_at > RATING_REPLACE_WINDOW:
+            raise AlreadyRated(
+                "This ticket was rated more than 24 hours ago; its rating is final.",
+                ticket=ticket,
+            )
+        rating.score = score
+        rating.comment = comment
+        rating.rated_at = rating.rated_at or now
+        rating.updated_at = now
+        rating.save()
+        said = f": \u201c{comment}\u201d" if comment else "."
+        verb = "changed their rating to" if replaced else "rated this conversation"
+        _system_line(ticket, f"The customer {verb} {score}/{RATING_SCALE}{said}", now)
+        rollups.ticket_changed(ticket, rating=rating)
+        realtime.announce_ticket_changed(ticket.pk, counts=False)
+    return rating, replaced
+
+
 # --- what agents do ---------------------------------------------------------------
 
 
@@ -288,7 +353,9 @@ def _assign(ticket: Ticket, *, assignee: AbstractBaseUser, by: AbstractBaseUser)
     ticket.status = Status.ASSIGNED
     ticket.assignee = assignee
     ticket.assigned_at = now
-    ticket.save(update_fields=["status", "assignee", "assigned_at"])
+    ticket.first_assigned_at = ticket.first_assigned_at or now
+    ticket.save(update_fields=["status", "assignee", "assigned_at", "first_assigned_at"])
+    rollups.ticket_changed(ticket)
     if by.pk == assignee.pk:
         line = f"{display_name(assignee)} claimed the ticket."
     else:
@@ -327,6 +394,10 @@ def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Messa
         text=text,
         created_at=timezone.now(),
     )
+    if ticket.first_reply_at is None:
+        ticket.first_reply_at = message.created_at
+        ticket.save(update_fields=["first_reply_at"])
+        rollups.ticket_changed(ticket)
     event_record(
         bot=ticket.bot,
         ticket=ticket,
@@ -367,6 +438,7 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
     ticket.priority = new
     ticket.priority_rank = PRIORITY_RANK[new]
     ticket.save(update_fields=["priority", "priority_rank"])
+    rollups.ticket_changed(ticket)
     _system_line(
         ticket, f"{display_name(agent)} changed the priority from {old} to {new}.", timezone.now()
     )
@@ -393,10 +465,19 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
     ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
     _system_line(ticket, line, now)
     payload: dict = {"reason": _STOP_REASON[reason]}
+    rating = None
     if reason == CloseReason.AGENT:
         payload["message"] = fill_agent_name(ticket.bot.session_ended_message, by)
+        if ticket.bot.csat_message:
+            # The bot asks the customer; their answer comes back through `rate_conversation`.
+            rating = Rating.objects.create(ticket=ticket, asked_at=now)
+            payload["csat"] = {
+                "message": fill_agent_name(ticket.bot.csat_message, by),
+                "scale": RATING_SCALE,
+            }
     elif reason == CloseReason.UNASSIGNED_TIMEOUT:
         payload["message"] = fill_agent_name(ticket.bot.agent_assigned_timeout_message, None)
+    rollups.ticket_changed(ticket, rating=rating)
     event_record(bot=ticket.bot, ticket=ticket, type=Event.Type.HITL_STOPPED, payload=payload)
     realtime.announce_ticket_changed(ticket.pk)
 

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "bots",
     "bots.demo",
     "approvals",
+    "reports",
 ]
 
 MIDDLEWARE = [

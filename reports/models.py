@@ -1,0 +1,136 @@
+"""The reports' own tables: per-day rollups of tickets, what each ticket contributes to
+them, and the conversations each bot reports handling.
+
+A rollup row holds, for one day (in the desk's time zone) of one bot, agent, priority
+and outcome, the number of tickets opened that day and, for each measured time,
+how many tickets have it, their sum and a fixed histogram, so the Reports page
+reads medians and 90th percentiles without touching the ticket or message tables.
+"""
+
+from django.db import models
+
+# The measured times, each from the ticket's opening: to its first assignment, to the
+# first agent reply, to its close.
+METRICS = ("assign", "reply", "resolve")
+
+# The histogram's bucket upper bounds, in seconds: bucket i holds the times in
+# [BOUNDS[i-1], BOUNDS[i]); the last one everything from a week on. A quantile read from
+# them lies in the bucket of the exact one (see reports.figures.quantile).
+BUCKET_BOUNDS = (
+    10, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600,
+    5400, 7200, 10800, 14400, 21600, 28800, 43200, 86400, 172800, 345600, 604800,
+)
+BUCKETS = len(BUCKET_BOUNDS) + 1
+
+
+def histogram_columns(metric: str) -> list[str]:
+    return [f"{metric}_h{i}" for i in range(BUCKETS)]
+
+
+# Every summed column of a rollup row, in a fixed order.
+SUM_COLUMNS: list[str] = ["tickets"]
+for _metric in METRICS:
+    SUM_COLUMNS += [f"{_metric}_count", f"{_metric}_ms", *histogram_columns(_metric)]
+SUM_COLUMNS += ["surveyed", "rated", "score_sum"]
+KEY_COLUMNS = ("day", "bot_id", "agent_id", "priority", "outcome")
+
+
+class Outcome:
+    """How a ticket ended, as the reports group it. A close reason Desk adds later (a
+    waiting timeout) gets its own outcome from its name until it is given one here."""
+
+    OPEN = "open"
+    AGENT = "agent"
+    BOT = "bot"
+    EXPIRED = "expired"
+
+    # desk.models.CloseReason → outcome
+    OF_CLOSE_REASON = {"agent": AGENT, "cancel": BOT, "timeout": BOT, "unassigned": EXPIRED}
+    # In the order charts stack them and tables list them.
+    LABELS = {
+        AGENT: "Closed by an agent",
+        BOT: "Stopped by the bot",
+        EXPIRED: "Expired unassigned",
+        OPEN: "Still open",
+    }
+
+    @classmethod
+    def of(cls, status: str, close_reason: str) -> str:
+        if status != "closed":
+            return cls.OPEN
+        return cls.OF_CLOSE_REASON.get(close_reason, close_reason or "closed")
+
+    @classmethod
+    def label(cls, outcome: str) -> str:
+        return cls.LABELS.get(outcome, outcome.capitalize())
+
+    @classmethod
+    def ordered(cls, seen: set[str]) -> list[str]:
+        return [o for o in cls.LABELS if o in seen] + sorted(seen - set(cls.LABELS))
+
+
+class DailyRollup(models.Model):
+    """The tickets opened on one day for one (bot, agent, priority, outcome), summed.
+
+    `bot_id` and `agent_id` are plain numbers (0: no agent), so the key is one unique
+    index that an upsert can target on SQLite and PostgreSQL alike; the histogram and
+    sum columns are added below from SUM_COLUMNS."""
+
+    day = models.DateField()
+    bot_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField(db_default=0)
+    priority = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=24)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=list(KEY_COLUMNS), name="rollup_key"),
+        ]
+        indexes = [models.Index(fields=["day", "bot_id"], name="rollup_day_bot")]
+
+    def __str__(self) -> str:
+        return f"{self.day} bot {self.bot_id} agent {self.agent_id} {self.priority} {self.outcome}"
+
+
+for _column in SUM_COLUMNS:
+    DailyRollup.add_to_class(_column, models.BigIntegerField(db_default=0))
+
+
+class TicketContribution(models.Model):
+    """What one ticket adds to the rollups now: its key and its measured times. A change
+    to the ticket subtracts this and adds the new one, so the live upkeep is idempotent
+    (the same state twice changes nothing) and a rebuild computes the same rows."""
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    day = models.DateField()
+    bot_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField(default=0)
+    priority = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=24)
+    assign_ms = models.BigIntegerField(null=True)
+    reply_ms = models.BigIntegerField(null=True)
+    resolve_ms = models.BigIntegerField(null=True)
+    surveyed = models.BooleanField(default=False)
+    score = models.PositiveSmallIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"contribution of ticket {self.ticket_id}"
+
+
+class BotDayStats(models.Model):
+    """How many conversations a bot handled on one day (desk time zone), as it reported
+    them (PUT /api/v1/bots/{botId}/stats/{date}): the basis of its deflection rate."""
+
+    bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, related_name="day_stats")
+    day = models.DateField()
+    conversations = models.PositiveIntegerField()
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "day"], name="one_stats_row_per_bot_day"),
+        ]
+        indexes = [models.Index(fields=["day", "bot"], name="bot_stats_day")]
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} on {self.day}: {self.conversations}"
