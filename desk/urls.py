@@ -34,6 +34,7 @@ urlpatterns = [
         "settings/bots/<str:bot_id>/retry/", bot_views.bot_webhook_retry, name="bot-webhook-retry"
     ),
     path("", include("approvals.urls")),
+    path("", include("reports.urls")),
     path("api/v1/", api.urls),
     path("demo/", include("bots.demo.urls")),
     path("django-admin/", admin.site.urls),
