@@ -3,6 +3,9 @@
     python bench/fixtures.py prepare --agents N          # users, sessions, key, connected bot
     python bench/fixtures.py inbox --tickets N           # the inbox dataset (bulk_create)
     python bench/fixtures.py probe --repeat N            # inbox queries and in-process time
+    python bench/fixtures.py reports --tickets N         # the reports dataset, rollups built
+    python bench/fixtures.py reports-probe               # queries of Reports and the inbox
+    python bench/fixtures.py rollup-cost --requests N    # startHitl and a reply, with/without
 
 The database is chosen by SQLITE_PATH (or DATABASE_URL) in the environment; each
 command prints one JSON object on stdout for bench/run.py.
@@ -10,11 +13,14 @@ command prints one JSON object on stdout for bench/run.py.
 
 import json
 import os
+import random
 import statistics
 import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desk.settings")
@@ -40,7 +46,9 @@ from django.utils import timezone  # noqa: E402
 
 from bots.models import Bot  # noqa: E402
 from bots.services import api_key_create, bot_deploy, bot_set_connected  # noqa: E402
-from desk.models import PRIORITY_RANK, Message, Priority, Status, Ticket  # noqa: E402
+from desk.models import PRIORITY_RANK, Message, Priority, Rating, Status, Ticket  # noqa: E402
+from reports import rollups  # noqa: E402
+from reports.models import BotDayStats  # noqa: E402
 
 BOT_ID = "bench-bot"
 PASSWORD_HASH = make_password(None)  # unusable: benchmark agents log in by session only
@@ -182,6 +190,220 @@ def probe(repeat: int) -> dict:
     }
 
 
+# --- the reports dataset ----------------------------------------------------------------
+
+REPORT_BOTS = 5
+REPORT_AGENTS = 20
+REPORT_DAYS = 365
+
+
+def report_bots() -> list[Bot]:
+    found = []
+    for n in range(REPORT_BOTS):
+        bot_id = f"report-bot-{n}"
+        bot_deploy(
+            bot_id=bot_id, api_key=None, name=f"Report Bot {n}",
+            csat_message="How would you rate the help you received, from 1 to 5?" if n < 3 else "",
+        )
+        found.append(bot_set_connected(bot_id=bot_id, connected=True))
+    return found
+
+
+def reports_dataset(tickets: int, messages_per_ticket: int = 3) -> dict:
+    """`tickets` tickets over the last year (so 30 days hold about a twelfth of them) of
+    five bots and twenty agents, with their transcripts (the customer, the bot, the agent's
+    reply), realistic waits, outcomes and ratings, the bots' daily conversation counts;
+    then the rollups, built by `rebuild_reports`'s code. Written with bulk_create."""
+    call_command("migrate", verbosity=0, interactive=False)
+    have = Ticket.objects.count()
+    if have == tickets:
+        return {"tickets": have, "messages": Message.objects.count(), "created": False}
+    if have:
+        raise SystemExit(f"{connection.settings_dict['NAME']} has {have} tickets, not {tickets}")
+    started = time.perf_counter()
+    rng = random.Random(tickets)
+    bots = report_bots()
+    staff = agents(REPORT_AGENTS)
+    admin = agents(REPORT_AGENTS + 1)[-1]
+    get_user_model().objects.filter(pk=admin.pk).update(is_staff=True)
+    priorities = [Priority.LOW, Priority.MEDIUM, Priority.MEDIUM, Priority.HIGH, Priority.URGENT]
+    now = timezone.now()
+    spacing = timedelta(days=REPORT_DAYS) / tickets
+    batch = 5_000
+    escalations: dict[tuple[int, object], int] = {}
+    Ticket._meta.get_field("created_at").auto_now_add = False
+    with transaction.atomic():
+        for start in range(0, tickets, batch):
+            rows, ratings = [], []
+            for i in range(start, min(start + batch, tickets)):
+                created = now - spacing * (tickets - i)
+                bot = bots[rng.randrange(REPORT_BOTS)]
+                priority = rng.choice(priorities)
+                recent = now - created < timedelta(hours=2)
+                fate = rng.random()
+                assigned = replied = closed = None
+                assignee, reason = None, ""
+                if recent and fate < 0.5:
+                    status = Status.PENDING
+                elif fate < 0.08:  # nobody claimed it in time
+                    status, reason = Status.CLOSED, "unassigned"
+                    closed = created + timedelta(minutes=10)
+                else:
+                    assignee = staff[rng.randrange(REPORT_AGENTS)]
+                    assigned = created + timedelta(seconds=rng.lognormvariate(4.5, 1.0))
+                    replied = assigned + timedelta(seconds=rng.lognormvariate(3.5, 1.0))
+                    closed = replied + timedelta(seconds=rng.lognormvariate(7.0, 1.0))
+                    if closed > now:
+                        status, closed = Status.ASSIGNED, None
+                    else:
+                        status = Status.CLOSED
+                        reason = "agent" if fate < 0.85 else rng.choice(["cancel", "timeout"])
+                rows.append(
+                    Ticket(
+                        bot=bot,
+                        conversation_id=f"conv-{i}",
+                        title=f"Question number {i}",
+                        priority=priority,
+                        priority_rank=PRIORITY_RANK[priority],
+                        status=status,
+                        user_name=f"User {i}",
+                        user_email=f"user{i}@example.com",
+                        assignee=assignee,
+                        created_at=created,
+                        assigned_at=assigned,
+                        first_assigned_at=assigned,
+                        first_reply_at=replied,
+                        closed_at=closed,
+                        closed_by=assignee if reason == "agent" else None,
+                        close_reason=reason,
+                    )
+                )
+                day = rollups.report_day(created)
+                escalations[(bot.pk, day)] = escalations.get((bot.pk, day), 0) + 1
+            made = Ticket.objects.bulk_create(rows)
+            messages = []
+            for ticket in made:
+                for n in range(messages_per_ticket):
+                    agent_line = n == messages_per_ticket - 1 and ticket.first_reply_at
+                    messages.append(
+                        Message(
+                            ticket=ticket,
+                            kind=Message.Kind.AGENT if agent_line else (
+                                Message.Kind.USER if n % 2 == 0 else Message.Kind.BOT
+                            ),
+                            author=ticket.assignee if agent_line else None,
+                            author_name=ticket.user_name,
+                            text=f"Message {n} about {ticket.title}.",
+                            created_at=ticket.first_reply_at if agent_line else ticket.created_at,
+                        )
+                    )
+                if ticket.close_reason == "agent" and ticket.bot.csat_message:
+                    rated = rng.random() < 0.6
+                    ratings.append(
+                        Rating(
+                            ticket=ticket,
+                            asked_at=ticket.closed_at,
+                            score=rng.choice([2, 3, 4, 4, 5, 5]) if rated else None,
+                            rated_at=ticket.closed_at + timedelta(minutes=1) if rated else None,
+                            updated_at=ticket.closed_at + timedelta(minutes=1) if rated else None,
+                        )
+                    )
+            Message.objects.bulk_create(messages)
+            Rating.objects.bulk_create(ratings)
+        BotDayStats.objects.bulk_create(
+            BotDayStats(bot_id=bot, day=day, conversations=n * 4 + 3, reported_at=now)
+            for (bot, day), n in escalations.items()
+        )
+    generated = time.perf_counter() - started
+    built = rollups.rebuild()
+    size = sum(
+        os.path.getsize(f"{connection.settings_dict['NAME']}{suffix}")
+        for suffix in ("", "-wal")
+        if os.path.exists(f"{connection.settings_dict['NAME']}{suffix}")
+    )
+    return {
+        "tickets": Ticket.objects.count(),
+        "messages": Message.objects.count(),
+        "ratings": Rating.objects.count(),
+        "rollup_rows": built["rows"],
+        "created": True,
+        "seconds": round(generated, 1),
+        "rebuild_seconds": built["seconds"],
+        "mib": round(size / 2**20),
+    }
+
+
+def reports_probe() -> dict:
+    """The Reports page (30 days) and the inbox's first page in-process, as an admin:
+    their queries, and a session for the HTTP benchmark."""
+    admin = agents(REPORT_AGENTS + 1)[-1]
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(admin)
+    found = {"session": session_for(admin)}
+    for name, path in (("reports", "/reports/?range=30d"), ("inbox", "/")):
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        found[name] = {"queries": len(queries.captured_queries), "bytes": len(response.content)}
+    return found
+
+
+def rollup_cost(requests: int) -> dict:
+    """A startHitl and an agent's first reply, in-process (the test client, SQLite), with
+    the rollup hook and with it replaced by a no-op, interleaved in blocks so load from
+    elsewhere falls on both alike: the median milliseconds of each."""
+    from reports import rollups as hook
+
+    call_command("migrate", verbosity=0, interactive=False)
+    user = agents(1)[0]
+    _, key = api_key_create(name="rollup-cost", workspace_wide=True)
+    bot = connected_bot()
+    api = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {key}"})
+    desk = Client(HTTP_HOST="127.0.0.1")
+    desk.force_login(user)
+    off = mock.patch.object(hook, "ticket_changed", lambda *args, **kwargs: None)
+    times = {("start", True): [], ("start", False): [], ("reply", True): [],
+             ("reply", False): []}
+    block = 10
+    run = uuid.uuid4().hex[:8]
+    for round_ in range(-1, requests // block):  # round -1 warms both paths up
+        for with_rollups in (True, False) if round_ % 2 else (False, True):
+            if not with_rollups:
+                off.start()
+            made = []
+            for n in range(block):
+                body = {"conversationId": f"cost-{run}-{round_}-{with_rollups}-{n}",
+                        "title": "Where is my parcel?", "priority": "high",
+                        "messageHistory": [{"role": "user", "text": "Hello"}]}
+                started = time.perf_counter()
+                answer = api.post(f"/api/v1/bots/{bot.bot_id}/startHitl", body,
+                                  content_type="application/json")
+                elapsed = (time.perf_counter() - started) * 1000
+                assert answer.status_code == 201, answer.content
+                made.append(answer.json()["number"])
+                if round_ >= 0:
+                    times[("start", with_rollups)].append(elapsed)
+            for number in made:
+                desk.post(f"/tickets/{number}/actions/", {"action": "claim", "ticket": number})
+            for number in made:
+                started = time.perf_counter()
+                answer = desk.post(
+                    f"/tickets/{number}/actions/",
+                    {"action": "reply", "ticket": number, "text": "Let me check that."},
+                )
+                elapsed = (time.perf_counter() - started) * 1000
+                assert answer.status_code == 302, answer.status_code
+                if round_ >= 0:
+                    times[("reply", with_rollups)].append(elapsed)
+            if not with_rollups:
+                off.stop()
+    return {
+        f"{what}_{'on' if on else 'off'}": statistics.median(values)
+        for (what, on), values in times.items()
+    } | {"requests": len(times[("start", True)])}
+
+
 def main() -> None:
     command = sys.argv[1]
     args = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
@@ -191,6 +413,12 @@ def main() -> None:
         result = inbox_dataset(int(args["--tickets"]))
     elif command == "probe":
         result = probe(int(args.get("--repeat", "10")))
+    elif command == "reports":
+        result = reports_dataset(int(args["--tickets"]))
+    elif command == "reports-probe":
+        result = reports_probe()
+    elif command == "rollup-cost":
+        result = rollup_cost(int(args.get("--requests", "200")))
     else:
         raise SystemExit(f"unknown command {command!r}")
     json.dump(result, sys.stdout)

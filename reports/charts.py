@@ -1,12 +1,18 @@
-"""The two charts of the Reports page as SVG geometry, drawn by the page template:
-escalations per day stacked by outcome, and first-reply time per day (median and 90th
-percentile). No chart library: the server computes the shapes, CSS colours them (light
-and dark), and each mark has a <title> for its figure.
+"""The two charts of the Reports page as server-rendered SVG: escalations per day
+stacked by outcome, and first-reply time per day (median and 90th percentile).
+
+No chart library: the server computes the shapes, CSS colours them (light and dark,
+static/reports.css), and each mark has a <title> with its figure. The markup is built
+here with format_html (every value escaped) rather than in the page template: a
+month's marks took Django's template engine about 20 ms, format_html under 2.
 """
 
 import math
 from dataclasses import dataclass, field
 from datetime import date
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from reports import figures as fig
 from reports.figures import Figures
@@ -146,3 +152,80 @@ def first_reply_chart(days: list[date], by_day: dict[date, Figures]) -> Chart:
         })
     chart.empty = top == 0
     return chart
+
+
+# --- the markup ---------------------------------------------------------------------------
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _axes(chart: Chart) -> SafeString:
+    y = format_html_join(
+        "",
+        '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<text class="axis" x="{}" y="{}" text-anchor="end" '
+        'dominant-baseline="middle">{}</text>',
+        (
+            (chart.left, chart.right_edge, _n(t.at), _n(t.at), chart.left - 6, _n(t.at), t.label)
+            for t in chart.y_ticks
+        ),
+    )
+    x = format_html_join(
+        "",
+        '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+        ((_n(t.at), chart.height - 6, t.label) for t in chart.x_ticks),
+    )
+    return y + x
+
+
+def _empty(chart: Chart, text: str) -> SafeString:
+    if not chart.empty:
+        return SafeString("")
+    return format_html(
+        '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+        _n(chart.center_x), _n(chart.center_y), text,
+    )
+
+
+def escalations_svg(chart: Chart) -> SafeString:
+    bars = []
+    for bar in chart.bars:
+        title = f"{bar.day:%a %b} {bar.day.day}: {bar.total} escalation" + (
+            "" if bar.total == 1 else "s"
+        )
+        title += "".join(f"; {s.label.lower()} {s.n}" for s in bar.segments)
+        rects = format_html_join(
+            "",
+            '<rect class="o-{}" x="{}" y="{}" width="{}" height="{}"/>',
+            ((s.outcome, _n(bar.x), _n(s.y), _n(bar.width), _n(s.height)) for s in bar.segments),
+        )
+        bars.append(format_html('<g class="bar"><title>{}</title>{}</g>', title, rects))
+    return format_html(
+        '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}{}</svg>',
+        chart.width, chart.height, "Escalations per day, stacked by outcome",
+        _axes(chart), SafeString("".join(bars)), _empty(chart, "No escalations in this period"),
+    )
+
+
+def first_reply_svg(chart: Chart) -> SafeString:
+    series = []
+    for line in chart.lines:
+        runs = format_html_join("", '<polyline points="{}"/>', ((run,) for run in line["runs"]))
+        points = format_html_join(
+            "",
+            '<circle cx="{}" cy="{}" r="2.5"><title>{}: {} {}</title></circle>',
+            (
+                (_n(p["x"]), _n(p["y"]), f"{p['day']:%a %b} {p['day'].day}", line["label"].lower(),
+                 p["text"])
+                for p in line["points"]
+            ),
+        )
+        series.append(format_html('<g class="series s-{}">{}{}</g>', line["name"], runs, points))
+    return format_html(
+        '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}{}</svg>',
+        chart.width, chart.height, "Median and 90th percentile time to first reply per day",
+        _axes(chart), SafeString("".join(series)),
+        _empty(chart, "No agent replies in this period"),
+    )

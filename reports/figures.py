@@ -64,7 +64,8 @@ class Figures:
 
     @property
     def closed_by_agent(self) -> int:
-        return self.outcomes[Outcome.AGENT]
+        """Tickets an agent closed (an agent's rollup counts them in `closed`)."""
+        return self.outcomes[Outcome.AGENT] or self.sums["closed"]
 
     def histogram(self, metric: str) -> list[int]:
         return [self.sums[column] for column in histogram_columns(metric)]

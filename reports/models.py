@@ -32,7 +32,14 @@ SUM_COLUMNS: list[str] = ["tickets"]
 for _metric in METRICS:
     SUM_COLUMNS += [f"{_metric}_count", f"{_metric}_ms", *histogram_columns(_metric)]
 SUM_COLUMNS += ["surveyed", "rated", "score_sum"]
-KEY_COLUMNS = ("day", "bot_id", "agent_id", "priority", "outcome")
+KEY_COLUMNS = ("day", "bot_id", "priority", "outcome")
+
+# The per-agent rollup: what the per-agent table shows ("closed": by an agent).
+AGENT_SUM_COLUMNS: list[str] = ["tickets", "closed"]
+for _metric in ("reply", "resolve"):
+    AGENT_SUM_COLUMNS += [f"{_metric}_count", f"{_metric}_ms", *histogram_columns(_metric)]
+AGENT_SUM_COLUMNS += ["surveyed", "rated", "score_sum"]
+AGENT_KEY_COLUMNS = ("day", "bot_id", "agent_id")
 
 
 class Outcome:
@@ -54,6 +61,9 @@ class Outcome:
         OPEN: "Still open",
     }
 
+    # As a table's column header.
+    SHORT = {AGENT: "Closed by agent", BOT: "Bot stopped", EXPIRED: "Expired", OPEN: "Open"}
+
     @classmethod
     def of(cls, status: str, close_reason: str) -> str:
         if status != "closed":
@@ -65,20 +75,25 @@ class Outcome:
         return cls.LABELS.get(outcome, outcome.capitalize())
 
     @classmethod
+    def short(cls, outcome: str) -> str:
+        return cls.SHORT.get(outcome, outcome.capitalize())
+
+    @classmethod
     def ordered(cls, seen: set[str]) -> list[str]:
         return [o for o in cls.LABELS if o in seen] + sorted(seen - set(cls.LABELS))
 
 
 class DailyRollup(models.Model):
-    """The tickets opened on one day for one (bot, agent, priority, outcome), summed.
+    """The tickets opened on one day for one (bot, priority, outcome), summed: the
+    headline figures, the charts and the per-bot table.
 
-    `bot_id` and `agent_id` are plain numbers (0: no agent), so the key is one unique
-    index that an upsert can target on SQLite and PostgreSQL alike; the histogram and
-    sum columns are added below from SUM_COLUMNS."""
+    `bot_id` is a plain number, so the key is one unique index that an upsert can
+    target on SQLite and PostgreSQL alike; the sum and histogram columns are added
+    below from SUM_COLUMNS. The rows of a day are bounded by bots × 4 priorities ×
+    outcomes, however many tickets there are."""
 
     day = models.DateField()
     bot_id = models.BigIntegerField()
-    agent_id = models.BigIntegerField(db_default=0)
     priority = models.CharField(max_length=10)
     outcome = models.CharField(max_length=24)
 
@@ -86,14 +101,35 @@ class DailyRollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=list(KEY_COLUMNS), name="rollup_key"),
         ]
-        indexes = [models.Index(fields=["day", "bot_id"], name="rollup_day_bot")]
 
     def __str__(self) -> str:
-        return f"{self.day} bot {self.bot_id} agent {self.agent_id} {self.priority} {self.outcome}"
+        return f"{self.day} bot {self.bot_id} {self.priority} {self.outcome}"
 
 
 for _column in SUM_COLUMNS:
     DailyRollup.add_to_class(_column, models.BigIntegerField(db_default=0))
+
+
+class AgentDailyRollup(models.Model):
+    """The tickets opened on one day for one bot that are assigned to one agent, summed:
+    the per-agent table (with or without a bot filter). Unassigned tickets have none.
+    The rows of a day are bounded by bots × agents."""
+
+    day = models.DateField()
+    bot_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=list(AGENT_KEY_COLUMNS), name="agent_rollup_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} bot {self.bot_id} agent {self.agent_id}"
+
+
+for _column in AGENT_SUM_COLUMNS:
+    AgentDailyRollup.add_to_class(_column, models.BigIntegerField(db_default=0))
 
 
 class TicketContribution(models.Model):

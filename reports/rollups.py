@@ -5,7 +5,8 @@ from scratch (`rebuild`, the `rebuild_reports` command).
 move a figure (opened, assigned, first reply, priority, closed, rated). It computes
 what the ticket contributes now, compares it with what it contributed before (its
 `TicketContribution` row), and moves the difference with one upsert per rollup row
-touched. Calling it again with the same state changes nothing.
+touched (a ticket counts in one DailyRollup row and, once assigned, one
+AgentDailyRollup row). Calling it again with the same state changes nothing.
 
 This module sits beside desk.services in the domain layer: it reads desk's models and
 is called by its services; it imports no service, page or entry point.
@@ -22,14 +23,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.models import (
+    AGENT_KEY_COLUMNS,
+    AGENT_SUM_COLUMNS,
     BUCKET_BOUNDS,
     KEY_COLUMNS,
+    SUM_COLUMNS,
+    AgentDailyRollup,
     DailyRollup,
     Outcome,
     TicketContribution,
 )
 
-Key = tuple[date, int, int, str, str]  # day, bot_id, agent_id, priority, outcome
+Key = tuple  # a rollup row's key: (day, bot_id, priority, outcome) or (day, bot_id, agent_id)
 
 
 def report_day(moment: datetime) -> date:
@@ -101,18 +106,21 @@ class Contribution:
         """As the columns of a TicketContribution row."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
-    @property
-    def key(self) -> Key:
-        return (self.day, self.bot_id, self.agent_id, self.priority, self.outcome)
+    def rows(self) -> list[tuple[int, Key, dict[str, int]]]:
+        """(rollup, key, columns) of each rollup row this ticket adds to, and by how much
+        (rollup: an index into ROLLUPS)."""
+        times = {"assign": self.assign_ms, "reply": self.reply_ms, "resolve": self.resolve_ms}
+        found = [(0, (self.day, self.bot_id, self.priority, self.outcome),
+                  self._columns(times))]
+        if self.agent_id:
+            columns = self._columns({"reply": self.reply_ms, "resolve": self.resolve_ms})
+            columns["closed"] = int(self.outcome == Outcome.AGENT)
+            found.append((1, (self.day, self.bot_id, self.agent_id), columns))
+        return found
 
-    def columns(self) -> dict[str, int]:
-        """The rollup columns this ticket adds to, and by how much."""
+    def _columns(self, times: dict[str, int | None]) -> dict[str, int]:
         found = {"tickets": 1}
-        for metric, ms in (
-            ("assign", self.assign_ms),
-            ("reply", self.reply_ms),
-            ("resolve", self.resolve_ms),
-        ):
+        for metric, ms in times.items():
             if ms is not None:
                 found[f"{metric}_count"] = 1
                 found[f"{metric}_ms"] = ms
@@ -123,6 +131,13 @@ class Contribution:
             found["rated"] = 1
             found["score_sum"] = self.score
         return found
+
+
+# The rollup tables, as Contribution.rows numbers them: (model, key columns, sum columns).
+ROLLUPS = (
+    (DailyRollup, KEY_COLUMNS, SUM_COLUMNS),
+    (AgentDailyRollup, AGENT_KEY_COLUMNS, AGENT_SUM_COLUMNS),
+)
 
 
 def _contribution_of(ticket, *, surveyed: bool, score: int | None) -> Contribution:
@@ -156,15 +171,18 @@ def ticket_changed(ticket, *, rating=None) -> None:
     after = _contribution_of(ticket, surveyed=surveyed, score=score)
     if after == before:
         return
-    deltas: dict[Key, Counter] = defaultdict(Counter)
+    deltas: dict[tuple[int, Key], Counter] = defaultdict(Counter)
     if before is not None:
-        deltas[before.key].subtract(before.columns())
-    deltas[after.key].update(after.columns())
+        for rollup, key, columns in before.rows():
+            deltas[(rollup, key)].subtract(columns)
+    for rollup, key, columns in after.rows():
+        deltas[(rollup, key)].update(columns)
     # A fixed order of rows, so two changes touching the same two rows cannot deadlock.
-    for key in sorted(deltas):
-        changed = {column: n for column, n in deltas[key].items() if n}
+    for rollup, key in sorted(deltas):
+        changed = {column: n for column, n in deltas[(rollup, key)].items() if n}
         if changed:
-            _add(key, changed)
+            model, key_columns, _ = ROLLUPS[rollup]
+            _add(model, key_columns, key, changed)
     fields = after.fields()
     if stored is None:
         TicketContribution.objects.create(ticket_id=ticket.pk, **fields)
@@ -174,17 +192,17 @@ def ticket_changed(ticket, *, rating=None) -> None:
         stored.save(update_fields=list(fields))
 
 
-def _add(key: Key, columns: dict[str, int]) -> None:
+def _add(model, key_columns: tuple, key: Key, columns: dict[str, int]) -> None:
     """Add `columns` to one rollup row, creating it: one INSERT … ON CONFLICT DO UPDATE
     (SQLite and PostgreSQL), so concurrent writers never lose an increment."""
     quote = connection.ops.quote_name
-    table = quote(DailyRollup._meta.db_table)
-    names = [*KEY_COLUMNS, *columns]
+    table = quote(model._meta.db_table)
+    names = [*key_columns, *columns]
     sets = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in columns)
     sql = (
         f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join(['%s'] * len(names))}) "
-        f"ON CONFLICT ({', '.join(quote(c) for c in KEY_COLUMNS)}) DO UPDATE SET {sets}"
+        f"ON CONFLICT ({', '.join(quote(c) for c in key_columns)}) DO UPDATE SET {sets}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*key, *columns.values()])
@@ -198,32 +216,46 @@ TICKET_FIELDS = (
 )
 
 
+CONTRIBUTION_FIELDS = list(Contribution.__dataclass_fields__)
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Many rows at once (executemany): the rebuild writes a row per ticket."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def rebuild(*, apps=global_apps, batch: int = 5_000) -> dict:
     """Recompute every rollup row and ticket contribution from the tickets and their
     ratings, in one transaction. On PostgreSQL the rollup tables are locked first, so a
     ticket change waits and then applies its difference to the rebuilt rows."""
     Ticket = apps.get_model("desk", "Ticket")
     Rating = apps.get_model("desk", "Rating")
-    Rollup = apps.get_model("reports", "DailyRollup")
+    tables = [apps.get_model("reports", model.__name__) for model, _, _ in ROLLUPS]
     Contributed = apps.get_model("reports", "TicketContribution")
     started = time.perf_counter()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"LOCK TABLE {Contributed._meta.db_table}, {Rollup._meta.db_table} "
-                    "IN ACCESS EXCLUSIVE MODE"
-                )
-        Contributed.objects.all().delete()
-        Rollup.objects.all().delete()
+                names = ", ".join(m._meta.db_table for m in [Contributed, *tables])
+                cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+        for model in [Contributed, *tables]:
+            model.objects.all().delete()
         ratings = {
             ticket_id: (asked_at is not None or score is not None, score)
             for ticket_id, asked_at, score in Rating.objects.values_list(
                 "ticket_id", "asked_at", "score"
             ).iterator(chunk_size=batch)
         }
-        totals: dict[Key, Counter] = defaultdict(Counter)
-        pending: list = []
+        totals: list[dict[Key, Counter]] = [defaultdict(Counter) for _ in ROLLUPS]
+        pending: list[tuple] = []
         tickets = 0
         rows = Ticket.objects.order_by().values_list(*TICKET_FIELDS)
         for values in rows.iterator(chunk_size=batch):
@@ -231,24 +263,24 @@ def rebuild(*, apps=global_apps, batch: int = 5_000) -> dict:
             ticket_id = fields.pop("pk")
             surveyed, score = ratings.get(ticket_id, (False, None))
             contribution = Contribution.of(**fields, surveyed=surveyed, score=score)
-            totals[contribution.key].update(contribution.columns())
-            pending.append(
-                Contributed(ticket_id=ticket_id, **contribution.fields())
-            )
+            for rollup, key, columns in contribution.rows():
+                totals[rollup][key].update(columns)
+            pending.append((ticket_id, *contribution.fields().values()))
             tickets += 1
             if len(pending) >= batch:
-                Contributed.objects.bulk_create(pending)
+                _insert(Contributed, ["ticket_id", *CONTRIBUTION_FIELDS], pending)
                 pending = []
-        Contributed.objects.bulk_create(pending)
-        Rollup.objects.bulk_create(
-            (
-                Rollup(**dict(zip(KEY_COLUMNS, key, strict=True)), **columns)
-                for key, columns in totals.items()
-            ),
-            batch_size=500,
-        )
+        _insert(Contributed, ["ticket_id", *CONTRIBUTION_FIELDS], pending)
+        for table, (_, key_columns, sum_columns), rows in zip(
+            tables, ROLLUPS, totals, strict=True
+        ):
+            _insert(
+                table,
+                [*key_columns, *sum_columns],
+                [(*key, *(sums[c] for c in sum_columns)) for key, sums in rows.items()],
+            )
     return {
         "tickets": tickets,
-        "rows": len(totals),
+        "rows": sum(len(rows) for rows in totals),
         "seconds": round(time.perf_counter() - started, 2),
     }

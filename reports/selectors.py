@@ -4,13 +4,15 @@
 written back to its URL. `report(...)` reads everything the page needs in a handful
 of grouped queries over `DailyRollup` and `BotDayStats`, whose sizes depend on the
 days, bots and agents in the range, never on how many tickets or messages there are.
-The tables are (headers, rows of text) so the page and the CSV are one source.
+Each query sums only the columns its part of the page shows. The tables are (headers,
+rows of text) so the page and the CSV are one source.
 """
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Sum
 from django.http import QueryDict
 from django.utils import timezone
@@ -19,7 +21,15 @@ from django.utils.http import urlencode
 from bots.models import Bot
 from reports import figures as fig
 from reports.figures import Figures
-from reports.models import SUM_COLUMNS, BotDayStats, DailyRollup, Outcome
+from reports.models import (
+    AGENT_SUM_COLUMNS,
+    SUM_COLUMNS,
+    AgentDailyRollup,
+    BotDayStats,
+    DailyRollup,
+    Outcome,
+    histogram_columns,
+)
 
 PRESETS = {"today": "Today", "7d": "7 days", "30d": "30 days", "custom": "Custom"}
 PRESET_DAYS = {"today": 1, "7d": 7, "30d": 30}
@@ -104,22 +114,41 @@ class ReportFilter:
 
 # --- the reads ---------------------------------------------------------------------------
 
-ANNOTATIONS = {f"s_{column}": Sum(column) for column in SUM_COLUMNS}
+# What the charts need of each day: the escalations and the first-reply times.
+DAY_COLUMNS = ["tickets", "reply_count", "reply_ms", *histogram_columns("reply")]
 
 
-def _summed(rows, *, start: date, end: date, bot_pk: int | None, group: tuple[str, ...],
-            agent_id: int | None = None) -> list[dict]:
+def _summed(model, columns: list[str], *, start: date, end: date, bot_pk: int | None,
+            group: tuple[str, ...], agent_id: int | None = None) -> list[dict]:
     """Rollup rows of the days, summed per `group`: dicts of the group's values and
-    every SUM_COLUMNS column."""
-    rows = rows.filter(day__gte=start, day__lte=end)
+    `sums`, the summed `columns`. One plain SQL statement: built with the ORM, a
+    hundred Sum() annotations cost more to compile than the query takes to run."""
+    quote = connection.ops.quote_name
+    where, params = [f"{quote('day')} >= %s", f"{quote('day')} <= %s"], [start, end]
     if bot_pk is not None:
-        rows = rows.filter(bot_id=bot_pk)
+        where.append(f"{quote('bot_id')} = %s")
+        params.append(bot_pk)
     if agent_id is not None:
-        rows = rows.filter(agent_id=agent_id)
+        where.append(f"{quote('agent_id')} = %s")
+        params.append(agent_id)
+    selected = [quote(g) for g in group] + [f"SUM({quote(c)})" for c in columns]
+    sql = (
+        f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} "
+        f"WHERE {' AND '.join(where)}"
+    )
+    if group:
+        sql += f" GROUP BY {', '.join(quote(g) for g in group)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     found = []
-    for row in rows.order_by().values(*group).annotate(**ANNOTATIONS):
-        sums = {column: row.pop(f"s_{column}") or 0 for column in SUM_COLUMNS}
-        found.append({**row, "sums": sums})
+    for row in rows:
+        values = dict(zip(group, row[: len(group)], strict=True))
+        if "day" in values and isinstance(values["day"], str):
+            values["day"] = date.fromisoformat(values["day"])
+        sums = dict(zip(columns, (n or 0 for n in row[len(group):]), strict=True))
+        if group or any(sums.values()):
+            found.append({**values, "sums": sums})
     return found
 
 
@@ -219,26 +248,26 @@ def report(report_filter: ReportFilter, *, agent=None) -> Report:
     users = get_user_model().objects
     if agent is not None:
         line = AgentLine(agent)
-        for row in _summed(DailyRollup.objects, start=current.start, end=current.end,
-                           bot_pk=bot_pk, group=("outcome",), agent_id=agent.pk):
-            line.figures.add(row["sums"], row["outcome"])
+        for row in _summed(AgentDailyRollup, AGENT_SUM_COLUMNS, start=current.start,
+                           end=current.end, bot_pk=bot_pk, group=(), agent_id=agent.pk):
+            line.figures.add(row["sums"])
         return Report(current, Figures(), Figures(), {}, [], [line], None, 0, None, 0)
 
     total, previous, by_day = Figures(), Figures(), {day: Figures() for day in current.days}
-    for row in _summed(DailyRollup.objects, start=before.start, end=current.end,
+    for row in _summed(DailyRollup, DAY_COLUMNS, start=current.start, end=current.end,
                        bot_pk=bot_pk, group=("day", "outcome")):
-        if row["day"] >= current.start:
-            total.add(row["sums"], row["outcome"])
-            by_day[row["day"]].add(row["sums"], row["outcome"])
-        else:
-            previous.add(row["sums"], row["outcome"])
+        by_day[row["day"]].add(row["sums"], row["outcome"])
+    for row in _summed(DailyRollup, SUM_COLUMNS, start=before.start, end=before.end,
+                       bot_pk=bot_pk, group=("outcome",)):
+        previous.add(row["sums"], row["outcome"])
 
     bots = Bot.objects.order_by("name", "bot_id")
     if bot_pk is not None:
         bots = bots.filter(pk=bot_pk)
     lines = {bot.pk: BotLine(bot) for bot in bots}
-    for row in _summed(DailyRollup.objects, start=current.start, end=current.end,
+    for row in _summed(DailyRollup, SUM_COLUMNS, start=current.start, end=current.end,
                        bot_pk=bot_pk, group=("bot_id", "outcome")):
+        total.add(row["sums"], row["outcome"])
         if row["bot_id"] in lines:
             lines[row["bot_id"]].figures.add(row["sums"], row["outcome"])
     reported = _deflection_inputs(report_filter, bot_pk)
@@ -253,8 +282,8 @@ def report(report_filter: ReportFilter, *, agent=None) -> Report:
                 line.conversations = (line.conversations or 0) + conversations
                 line.reported_escalations += escalations
 
-    agent_rows = _summed(DailyRollup.objects.exclude(agent_id=0), start=current.start,
-                         end=current.end, bot_pk=bot_pk, group=("agent_id", "outcome"))
+    agent_rows = _summed(AgentDailyRollup, AGENT_SUM_COLUMNS, start=current.start,
+                         end=current.end, bot_pk=bot_pk, group=("agent_id",))
     people = {
         user.pk: user
         for user in users.filter(is_active=True)
@@ -263,7 +292,7 @@ def report(report_filter: ReportFilter, *, agent=None) -> Report:
     agents = {pk: AgentLine(user) for pk, user in people.items()}
     for row in agent_rows:
         if row["agent_id"] in agents:
-            agents[row["agent_id"]].figures.add(row["sums"], row["outcome"])
+            agents[row["agent_id"]].figures.add(row["sums"])
     ordered_agents = sorted(
         agents.values(), key=lambda a: (-a.figures.escalations, _name(a.agent).lower())
     )
@@ -295,8 +324,8 @@ def bot_table(result: Report) -> Table:
     outcomes += extra
     headers = [
         "Bot", "Escalations", "Conversations", "Deflection",
-        *[Outcome.label(o) for o in outcomes],
-        "Median time to assignment", "Median first reply", "P90 first reply",
+        *[Outcome.short(o) for o in outcomes],
+        "Median assignment", "Median first reply", "P90 first reply",
         "Median resolution", "CSAT (1–5)", "Ratings", "Response rate",
     ]
     rows = []
@@ -332,7 +361,7 @@ def agent_table(result: Report) -> Table:
         rows.append([
             _name(line.agent),
             fig.count(f.escalations),
-            fig.count(f.outcomes[Outcome.AGENT]),
+            fig.count(f.sums["closed"]),
             fig.duration(f.median("reply")),
             fig.duration(f.median("resolve")),
             fig.score(f.csat),

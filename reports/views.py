@@ -82,10 +82,12 @@ def reports_page(request: HttpRequest) -> HttpResponse:
             "headline": headline(result),
             "previous": report_filter.previous,
             "bot_table": selectors.bot_table(result),
-            "escalations_chart": charts.escalations_chart(
-                report_filter.days, result.by_day, outcomes
+            "escalations_svg": charts.escalations_svg(
+                charts.escalations_chart(report_filter.days, result.by_day, outcomes)
             ),
-            "reply_chart": charts.first_reply_chart(report_filter.days, result.by_day),
+            "reply_svg": charts.first_reply_svg(
+                charts.first_reply_chart(report_filter.days, result.by_day)
+            ),
             "outcomes": [(o, selectors.Outcome.label(o)) for o in outcomes],
         }
     return render(request, "reports/reports.html", context)

@@ -23,7 +23,7 @@ from django.test import override_settings
 from bots.services import bot_deploy, bot_set_connected
 from desk import services
 from reports import selectors
-from reports.models import BUCKET_BOUNDS, DailyRollup
+from reports.models import BUCKET_BOUNDS, AgentDailyRollup, DailyRollup
 from reports.selectors import ReportFilter
 
 pytestmark = pytest.mark.django_db
@@ -193,31 +193,44 @@ def times(plan: Plan) -> dict[str, int | None]:
 
 
 def expected_rows(plans: list[Plan], bots: list, agents: list) -> dict[tuple, Counter]:
+    """What each rollup row must hold: ("day", day, bot, priority, outcome) for the
+    daily rollup, ("agent", day, bot, agent) for the per-agent one."""
     rows: dict[tuple, Counter] = defaultdict(Counter)
     for plan in plans:
-        agent = agents[plan.agent].pk if plan.agent is not None else 0
-        row = rows[(plan.day, bots[plan.bot].pk, agent, plan.priority, plan.outcome)]
-        row["tickets"] += 1
-        for metric, ms in times(plan).items():
-            if ms is not None:
-                row[f"{metric}_count"] += 1
-                row[f"{metric}_ms"] += ms
-                row[f"{metric}_h{_bucket(ms / 1000)}"] += 1
-        row["surveyed"] += plan.asked or plan.score is not None
-        row["rated"] += plan.score is not None
-        row["score_sum"] += plan.score or 0
-    return rows
+        bot = bots[plan.bot].pk
+        everything = ("assign", "reply", "resolve")
+        keys = [(("day", plan.day, bot, plan.priority, plan.outcome), everything)]
+        if plan.agent is not None:
+            keys.append((("agent", plan.day, bot, agents[plan.agent].pk), ("reply", "resolve")))
+        for key, metrics in keys:
+            row = rows[key]
+            row["tickets"] += 1
+            if key[0] == "agent":
+                row["closed"] += plan.outcome == "agent"
+            for metric in metrics:
+                ms = times(plan)[metric]
+                if ms is not None:
+                    row[f"{metric}_count"] += 1
+                    row[f"{metric}_ms"] += ms
+                    row[f"{metric}_h{_bucket(ms / 1000)}"] += 1
+            row["surveyed"] += plan.asked or plan.score is not None
+            row["rated"] += plan.score is not None
+            row["score_sum"] += plan.score or 0
+    return {key: +row for key, row in rows.items()}
 
 
 def stored_rows() -> dict[tuple, Counter]:
     found = {}
-    for row in DailyRollup.objects.values():
-        key = (row.pop("day"), row.pop("bot_id"), row.pop("agent_id"), row.pop("priority"),
-               row.pop("outcome"))
-        row.pop("id")
-        sums = Counter({k: v for k, v in row.items() if v})
-        if sums:
-            found[key] = sums
+    for name, model, key_columns in (
+        ("day", DailyRollup, ("day", "bot_id", "priority", "outcome")),
+        ("agent", AgentDailyRollup, ("day", "bot_id", "agent_id")),
+    ):
+        for row in model.objects.values():
+            key = (name, *(row.pop(column) for column in key_columns))
+            row.pop("id")
+            sums = Counter({k: v for k, v in row.items() if v})
+            if sums:
+                found[key] = sums
     return found
 
 
@@ -344,7 +357,7 @@ def test_a_ticket_counts_on_the_local_day_it_opened_though_it_closes_after_midni
     tenth = admin_client.get(
         "/reports/bots.csv", {**march, "from": "2026-03-10", "to": "2026-03-10"}
     )
-    # Bot, Escalations, Conversations, Deflection, Closed by an agent, …, Median first reply
+    # Bot, Escalations, Conversations, Deflection, Closed by agent, …, Median first reply
     assert ninth.content.decode().splitlines()[1].split(",")[:5] == ["Bot 1", "1", "—", "—", "1"]
     assert ",2 min," in ninth.content.decode().splitlines()[1]
     assert tenth.content.decode().splitlines()[1].split(",")[:2] == ["Bot 1", "0"]

@@ -9,16 +9,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from reports import rollups
-from reports.models import KEY_COLUMNS, SUM_COLUMNS, DailyRollup
 
 
 def rollup_rows() -> dict[tuple, tuple]:
-    """Every rollup row with a figure: key → sums."""
-    return {
-        tuple(row[:len(KEY_COLUMNS)]): tuple(row[len(KEY_COLUMNS):])
-        for row in DailyRollup.objects.values_list(*KEY_COLUMNS, *SUM_COLUMNS)
-        if any(row[len(KEY_COLUMNS):])
-    }
+    """Every rollup row with a figure: (table, key) → sums."""
+    found = {}
+    for model, key_columns, sum_columns in rollups.ROLLUPS:
+        for row in model.objects.values_list(*key_columns, *sum_columns):
+            key, sums = row[: len(key_columns)], row[len(key_columns) :]
+            if any(sums):
+                found[(model.__name__, *key)] = sums
+    return found
 
 
 class Command(BaseCommand):
