@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := desk.settings
 
-.PHONY: run test setup bench lint browser-deps clean
+.PHONY: run test setup bench bench-large lint browser-deps clean
 
 # Desk depends on the bot SDK in sdk/python (its demo bot uses it): both install here.
 $(VENV)/.installed: pyproject.toml $(SDK)/pyproject.toml
@@ -64,6 +64,10 @@ test: $(VENV)/.installed $(SDK_VENV)/.installed
 bench: setup
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/run.py
+
+# The Reports at 100k and 1M tickets (the 1M dataset takes several minutes to make, once).
+bench-large: setup
+	$(PY) bench/run.py --large
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "perf.md"
 PLOT = ROOT / "docs" / "perf.png"
 START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
+LARGE_START, LARGE_END = "<!-- bench:large -->", "<!-- /bench:large -->"
 
 
 def machine() -> str:
@@ -31,6 +32,20 @@ def write_docs(rows: list, table: str) -> None:
     text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{START}\n{END}\n"
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]
+    DOC.write_text(before + block + after)
+
+
+def write_large(table: str) -> None:
+    """`make bench-large`'s table, in its own block of docs/perf.md."""
+    block = (
+        f"{LARGE_START}\nMeasured by `make bench-large` {time.strftime('%Y-%m-%d %H:%M')}: "
+        f"{machine()}.\n\n{table}\n{LARGE_END}"
+    )
+    text = DOC.read_text()
+    if LARGE_START not in text:
+        text += f"\n{LARGE_START}\n{LARGE_END}\n"
+    before, rest = text.split(LARGE_START, 1)
+    after = rest.split(LARGE_END, 1)[1]
     DOC.write_text(before + block + after)
 
 

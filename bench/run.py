@@ -1,6 +1,7 @@
 """`make bench`: Desk's benchmarks, each against a baseline measured in the same run.
 
     python bench/run.py [--only 2,3] [--no-docs]
+    python bench/run.py --large      # the Reports at 100k and 1M tickets (make bench-large)
 
 Every benchmark starts real daphne processes (bench.baseline_asgi: Desk plus the
 /bench/ baseline routes, DEBUG off, a SQLite file under var/bench/) on free local
@@ -517,6 +518,142 @@ async def bench_fanout() -> list[Row]:
     ]
 
 
+# --- 6. the Reports at scale ---------------------------------------------------------------
+
+REPORT_SIZES = (100_000,)
+REPORT_SIZES_LARGE = (100_000, 1_000_000)
+REPORT_REQUESTS = 20
+REPORT_SECONDS = 40.0
+REPORT_PATH = "/reports/?range=30d"
+
+
+def reports_database(tickets: int) -> tuple[Path, dict]:
+    """The reports dataset (tickets over a year, their messages and ratings, the rollups),
+    made once and reused while it is complete; what making it took is kept beside it."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    path = VAR / f"reports-{tickets}.sqlite3"
+    marker, facts = Path(f"{path}.complete"), Path(f"{path}.json")
+    if not marker.exists():
+        for suffix in ("", "-wal", "-shm", ".json"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    made = fixtures(bench_env(path), "reports", "--tickets", str(tickets), timeout=3600)
+    if made.get("created"):
+        facts.write_text(json.dumps(made))
+        log(
+            f"  made {made['tickets']:,} tickets, {made['messages']:,} messages, "
+            f"{made['ratings']:,} ratings in {made['seconds']} s, rollups in "
+            f"{made['rebuild_seconds']} s ({made['rollup_rows']:,} rows), {made['mib']} MiB"
+        )
+    marker.touch()
+    return path, json.loads(facts.read_text()) if facts.exists() else made
+
+
+def _thousands(tickets: int) -> str:
+    return f"{tickets // 1_000_000}M" if tickets >= 1_000_000 else f"{tickets // 1000}k"
+
+
+async def bench_reports(sizes: tuple[int, ...] = REPORT_SIZES) -> list[Row]:
+    """The Reports page (30 days, as an admin) against the inbox's first page on the same
+    database, for each size; the servers run side by side and requests go round them."""
+    envs, facts, probes = {}, {}, {}
+    for tickets in sizes:
+        path, facts[tickets] = reports_database(tickets)
+        envs[tickets] = bench_env(path)
+        probes[tickets] = fixtures(envs[tickets], "reports-probe")
+    times = {(t, page): [] for t in sizes for page in ("reports", "inbox")}
+    with contextlib.ExitStack() as stack:
+        servers = {t: stack.enter_context(Server(envs[t], f"reports-{t}")) for t in sizes}
+        async with httpx.AsyncClient(timeout=60) as client:
+
+            async def get(tickets: int, path: str) -> float:
+                started = time.perf_counter()
+                response = await client.get(
+                    servers[tickets].url + path, cookies={"sessionid": probes[tickets]["session"]}
+                )
+                assert response.status_code == 200, (path, response.status_code)
+                return (time.perf_counter() - started) * 1000
+
+            for tickets in sizes:  # warm up
+                for _ in range(3):
+                    await get(tickets, REPORT_PATH)
+                    await get(tickets, "/")
+            deadline = time.perf_counter() + REPORT_SECONDS
+            for _ in range(REPORT_REQUESTS):
+                if time.perf_counter() > deadline:
+                    break
+                for tickets in sizes:
+                    times[(tickets, "reports")].append(await get(tickets, REPORT_PATH))
+                    times[(tickets, "inbox")].append(await get(tickets, "/"))
+    rows = []
+    for tickets in sizes:
+        reports_ms = median(times[(tickets, "reports")])
+        inbox_ms = median(times[(tickets, "inbox")])
+        made, probe = facts[tickets], probes[tickets]
+        log(f"  reports {tickets}: {reports_ms:.1f} ms, inbox {inbox_ms:.1f} ms")
+        rows.append(
+            Row(
+                "6",
+                f"Reports page, 30 days, {_thousands(tickets)} tickets",
+                reports_ms,
+                inbox_ms,
+                "ms",
+                reports_ms / inbox_ms,
+                "≤ 3× the inbox page",
+                reports_ms / inbox_ms <= 3.0,
+                f"{probe['reports']['queries']} queries (inbox {probe['inbox']['queries']}); "
+                f"{made['tickets']:,} tickets, {made['messages']:,} messages, {made['mib']} MiB, "
+                f"made in {made['seconds']:.0f} s + rollups {made['rebuild_seconds']:.0f} s",
+            )
+        )
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        small_ms, large_ms = median(times[(small, "reports")]), median(times[(large, "reports")])
+        rows.append(
+            Row(
+                "6",
+                f"Reports page, {_thousands(small)} → {_thousands(large)} tickets",
+                large_ms,
+                small_ms,
+                "ms",
+                large_ms / small_ms,
+                f"≤ 1.5× the {_thousands(small)} time",
+                large_ms / small_ms <= 1.5,
+                f"inbox {median(times[(small, 'inbox')]):.1f} → "
+                f"{median(times[(large, 'inbox')]):.1f} ms",
+            )
+        )
+    return rows
+
+
+# --- 7. the rollup's cost on the write path --------------------------------------------------
+
+ROLLUP_REQUESTS = 200
+
+
+async def bench_rollup_cost() -> list[Row]:
+    """startHitl and an agent's first reply, in-process (Django's test client, SQLite):
+    with the rollup hook, and with it replaced by a no-op, interleaved."""
+    database = fresh_database("rollup-cost")
+    got = fixtures(bench_env(database), "rollup-cost", "--requests", str(ROLLUP_REQUESTS))
+    rows = []
+    for key, name in (("start", "startHitl"), ("reply", "an agent's first reply")):
+        on, off = got[f"{key}_on"], got[f"{key}_off"]
+        rows.append(
+            Row(
+                "7",
+                f"rollup upkeep on {name}",
+                on,
+                off,
+                "ms",
+                on / off,
+                "≤ 1.10×",
+                on / off <= 1.10,
+                f"in-process median of {got['requests']} each; baseline: the hook a no-op",
+            )
+        )
+    return rows
+
+
 # --- the table ----------------------------------------------------------------------------
 
 BENCHMARKS = {
@@ -524,6 +661,8 @@ BENCHMARKS = {
     "2": ("startHitl throughput", bench_start_hitl),
     "3": ("inbox at scale", bench_inbox),
     "4": ("fan-out and memory per socket", bench_fanout),
+    "6": ("the Reports at scale", bench_reports),
+    "7": ("the rollup's cost on startHitl and a reply", bench_rollup_cost),
 }
 
 
@@ -572,10 +711,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated benchmark numbers, e.g. 2,3")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/perf.md")
+    parser.add_argument(
+        "--large", action="store_true",
+        help="only the Reports at 100k and 1M tickets (its table goes in its own block)",
+    )
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else list(BENCHMARKS)
     started = time.perf_counter()
     rows: list[Row] = []
+    if args.large:
+        log("[6] the Reports at 100k and 1M tickets …")
+        rows = asyncio.run(bench_reports(REPORT_SIZES_LARGE))
+        print(table(rows))
+        print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
+        if not args.no_docs:
+            from bench.report import write_large
+
+            write_large(table(rows))
+        return
     for number in chosen:
         title, bench = BENCHMARKS[number]
         log(f"[{number}] {title} …")

@@ -118,7 +118,7 @@ class Server:
         raise RuntimeError("no VmRSS")
 
 
-def fixtures(env: dict[str, str], *args: str) -> dict:
+def fixtures(env: dict[str, str], *args: str, timeout: float = 600) -> dict:
     """Run bench/fixtures.py against the env's database; its JSON answer."""
     import json
 
@@ -128,7 +128,7 @@ def fixtures(env: dict[str, str], *args: str) -> dict:
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     if done.returncode != 0:
         raise RuntimeError(f"fixtures {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
