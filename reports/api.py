@@ -10,7 +10,7 @@ from datetime import date as Date
 from django.http import HttpRequest
 from ninja import Path, Router, Status
 
-from bots.schemas import BOT_ID_PATTERN, ErrorOut
+from bots.schemas import BOT_ID_PATTERN, ErrorOut, FreeText
 from bots.services import bot_for_key
 from desk import services as desk_services
 from reports import services
@@ -25,9 +25,13 @@ BotId = Path(..., alias="botId", pattern=BOT_ID_PATTERN, description="The bot's 
 Day = Path(
     ..., alias="date", description="The day, YYYY-MM-DD, in the desk's time zone."
 )
+# As bots/api.py reads it (its `conversation` converter lets the id hold a `/`).
 ConversationId = Path(
     ..., alias="conversationId", min_length=1, max_length=200,
-    description="The conversation, as given to startHitl.",
+    description=(
+        "The conversation, as given to startHitl, percent-encoded as one path segment "
+        "(`/` as `%2F`)."
+    ),
 )
 
 
@@ -56,7 +60,7 @@ def report_stats(request: HttpRequest, payload: StatsIn, bot_id: str = BotId, da
 
 
 @router.post(
-    "/bots/{botId}/conversations/{conversationId}/rating",
+    "/bots/{botId}/conversations/{conversation:conversationId}/rating",
     response={201: RatingOut, **ERRORS, 409: ErrorOut},
     summary="Record the end user's satisfaction rating (CSAT)",
     tags=["handoff"],
@@ -65,7 +69,7 @@ def rate(
     request: HttpRequest,
     payload: RatingIn,
     bot_id: str = BotId,
-    conversation_id: str = ConversationId,
+    conversation_id: FreeText(200, min_length=1) = ConversationId,
 ):
     """Rates the conversation's most recently closed ticket, if it closed within 7 days
     (else 409 `no_recent_ticket`). A second rating for the same ticket replaces the

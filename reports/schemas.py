@@ -6,6 +6,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import Field
 
+from bots.schemas import FreeText
 from desk.models import RATING_COMMENT_MAX_LENGTH, RATING_SCALE
 
 MAX_CONVERSATIONS = 1_000_000_000
@@ -28,7 +29,7 @@ class RatingIn(Schema):
     score: Annotated[int, Field(ge=1, le=RATING_SCALE)] = Field(
         description="The end user's satisfaction, from 1 (very unhappy) to 5 (very happy)."
     )
-    comment: Annotated[str, Field(max_length=RATING_COMMENT_MAX_LENGTH)] = Field(
+    comment: FreeText(RATING_COMMENT_MAX_LENGTH) = Field(
         "", description="What the end user added in their own words, if anything."
     )
 

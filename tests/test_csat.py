@@ -148,6 +148,11 @@ def test_without_a_ticket_closed_in_the_last_7_days_it_is_409(
     assert not Rating.objects.filter(score__isnull=False).exists()
 
 
+def test_a_conversation_id_with_a_slash_is_rated_percent_encoded(bot_api, connected_bot, agent):
+    _agent_closes(_start(bot_api, "web/42"), agent)
+    assert bot_api.post(rating_url("web%2F42"), {"score": 5}).status_code == 201
+
+
 def test_a_ticket_closed_6_days_ago_can_still_be_rated(bot_api, connected_bot, agent):
     _age(_agent_closes(_start(bot_api), agent), closed_ago=timedelta(days=6, hours=23))
     assert bot_api.post(rating_url(), {"score": 3}).status_code == 201
@@ -191,6 +196,8 @@ def test_after_24_hours_the_rating_is_final(bot_api, connected_bot, agent):
         ({}, "score"),
         ({"score": 4, "comment": "x" * 2001}, "comment"),
         ({"score": 4, "comment": 7}, "comment"),
+        ({"score": 4, "comment": "nul \u0000 here"}, "comment"),
+        ({"score": 4, "comment": "\u200b\u200b"}, "comment"),
     ],
 )
 def test_a_bad_score_or_comment_is_422_naming_it_and_changes_nothing(
