@@ -17,7 +17,7 @@ django.setup()
 
 from bots.services import api_key_create, bot_set_connected  # noqa: E402
 from desk import services  # noqa: E402
-from desk.models import Ticket  # noqa: E402
+from desk.models import Rating, Ticket  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 AGENT, _ = get_user_model().objects.get_or_create(
@@ -59,8 +59,10 @@ def run(command: dict) -> object:
     elif op == "close":
         services.ticket_close(ticket_id=found.pk, agent=AGENT)
     elif op == "ticket":
+        rating = Rating.objects.filter(ticket=found).first()
         return {
             "status": found.status,
+            "rating": {"score": rating.score, "comment": rating.comment} if rating else None,
             "closeReason": found.close_reason,
             "userName": found.user_name,
             "messages": [

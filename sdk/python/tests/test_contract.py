@@ -15,14 +15,25 @@ import httpx
 import pytest
 from pydantic.alias_generators import to_snake
 
-from desk_sdk import Approval, AsyncDesk, Bot, Desk, EventPage, StoredMessage, Ticket
+from desk_sdk import (
+    Approval,
+    AsyncDesk,
+    Bot,
+    BotStats,
+    Desk,
+    EventPage,
+    Rating,
+    StoredMessage,
+    Ticket,
+)
 from desk_sdk.models import EVENT_TYPES, Event
 
 pytestmark = pytest.mark.slow
 
 # Each answer schema of the document → the SDK model that reads it.
 ANSWER_MODELS = {"BotOut": Bot, "TicketOut": Ticket, "MessageOut": StoredMessage,
-                 "EventsOut": EventPage, "ApprovalOut": Approval}
+                 "EventsOut": EventPage, "ApprovalOut": Approval, "StatsOut": BotStats,
+                 "RatingOut": Rating}
 
 
 @pytest.fixture(scope="module")

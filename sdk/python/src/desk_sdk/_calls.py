@@ -7,6 +7,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -17,11 +18,15 @@ from desk_sdk.models import (
     Approval,
     ApprovalRequest,
     Bot,
+    BotStats,
     DeployRequest,
     EventPage,
     HistoryItem,
     MessageRequest,
+    Rating,
+    RatingRequest,
     StartHitlRequest,
+    StatsRequest,
     StopHitlRequest,
     StoredMessage,
     Ticket,
@@ -133,6 +138,12 @@ def _ticket(response: httpx.Response) -> Ticket:
     return ticket
 
 
+def _stats(response: httpx.Response) -> BotStats:
+    stats = BotStats.model_validate(response.json())
+    stats._created = response.status_code == 201
+    return stats
+
+
 def _approval(response: httpx.Response) -> Approval:
     approval = Approval.model_validate(response.json())
     approval._created = response.status_code == 201
@@ -160,6 +171,8 @@ class Operations:
         ("POST", "/api/v1/bots/{botId}/approvals"): "request_approval",
         ("GET", "/api/v1/bots/{botId}/approvals/{approvalId}"): "get_approval",
         ("POST", "/api/v1/bots/{botId}/approvals/{approvalId}/cancel"): "cancel_approval",
+        ("PUT", "/api/v1/bots/{botId}/stats/{date}"): "report_stats",
+        ("POST", "/api/v1/bots/{botId}/conversations/{conversationId}/rating"): "rate",
     }
 
     def __init__(self, bot_id: str) -> None:
@@ -216,6 +229,19 @@ class Operations:
             params=params, timeout=wait + timeout,
         )
 
+
+    def _report_stats(self, day: date | str, conversations: int) -> Call[BotStats]:
+        day = day.isoformat() if isinstance(day, date) else str(day)
+        body = StatsRequest(conversations=conversations).to_json()
+        # A day reported again replaces its count: safe to repeat.
+        return Call("PUT", f"{self._bot_path}/stats/{_segment(day)}", _stats, ALWAYS, json=body)
+
+    def _rate(self, conversation_id: str, score: int, comment: str | None) -> Call[Rating]:
+        body = RatingRequest(score=score, **_given(comment=comment)).to_json()
+        path = f"{self._bot_path}/conversations/{_segment(conversation_id)}/rating"
+        # A repeat would replace the rating with itself and add a line to the transcript:
+        # only retried when Desk surely did not act.
+        return Call("POST", path, lambda r: Rating.model_validate(r.json()), UNSENT, json=body)
 
     def _request_approval(self, request_id: str | None, **fields: Any) -> Call[Approval]:
         # Desk answers the same approval for the same requestId: safe to repeat.

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -38,10 +39,12 @@ from desk_sdk.cursors import CursorStore, MemoryCursorStore
 from desk_sdk.models import (
     Approval,
     Bot,
+    BotStats,
     Event,
     EventPage,
     HistoryItem,
     Priority,
+    Rating,
     StoredMessage,
     Ticket,
 )
@@ -129,15 +132,18 @@ class Desk(Operations):
         session_ended_message: str | None = None,
         agent_assigned_timeout_seconds: int | None = None,
         agent_assigned_timeout_message: str | None = None,
+        csat_message: str | None = None,
     ) -> Bot:
         """Create or update the bot (`PUT /bots/{botId}`); fields left out keep their value.
         The answer carries `webhook_secret` and `connected`; `bot.created` is True the
-        first time."""
+        first time. A `csat_message` asks for a rating after an agent closes (see `rate`);
+        "" turns it off."""
         return self._call(self._deploy(
             name=name, webhook_url=webhook_url, agent_assigned_message=agent_assigned_message,
             session_ended_message=session_ended_message,
             agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
             agent_assigned_timeout_message=agent_assigned_timeout_message,
+            csat_message=csat_message,
         ))
 
     def get_bot(self) -> Bot:
@@ -222,6 +228,21 @@ class Desk(Operations):
         """Withdraw the request (status `cancelled`). Raises `AlreadyDecided` once it was
         approved, rejected or expired."""
         return self._call(self._cancel_approval(approval_id))
+
+    def rate(
+        self, conversation_id: str, score: int, *, comment: str | None = None
+    ) -> Rating:
+        """The end user's satisfaction (1–5) with the conversation's last handoff, when
+        `HitlStopped.csat` asked for it. Rating again within 24 hours replaces it
+        (`rating.replaced`). Raises `NoRecentTicket` when no ticket of the conversation
+        closed in the last 7 days, `AlreadyRated` after the 24 hours."""
+        return self._call(self._rate(conversation_id, score, comment))
+
+    def report_stats(self, date: date | str, conversations: int) -> BotStats:
+        """How many conversations the bot handled on `date` (YYYY-MM-DD, in Desk's time
+        zone), handed over or not: Desk's Reports show the bot's deflection rate from
+        it. Reporting a day again replaces its count; a future date is refused."""
+        return self._call(self._report_stats(date, conversations))
 
     def wait_for_approval(self, approval_id: str, *, timeout: float | None = None) -> Approval:
         """The approval once decided (approved, rejected, expired or cancelled), polling
@@ -336,6 +357,7 @@ class AsyncDesk(Operations):
         session_ended_message: str | None = None,
         agent_assigned_timeout_seconds: int | None = None,
         agent_assigned_timeout_message: str | None = None,
+        csat_message: str | None = None,
     ) -> Bot:
         """See `Desk.deploy`."""
         return await self._call(self._deploy(
@@ -343,6 +365,7 @@ class AsyncDesk(Operations):
             session_ended_message=session_ended_message,
             agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
             agent_assigned_timeout_message=agent_assigned_timeout_message,
+            csat_message=csat_message,
         ))
 
     async def get_bot(self) -> Bot:
@@ -416,6 +439,16 @@ class AsyncDesk(Operations):
     async def cancel_approval(self, approval_id: str) -> Approval:
         """See `Desk.cancel_approval`."""
         return await self._call(self._cancel_approval(approval_id))
+
+    async def rate(
+        self, conversation_id: str, score: int, *, comment: str | None = None
+    ) -> Rating:
+        """See `Desk.rate`."""
+        return await self._call(self._rate(conversation_id, score, comment))
+
+    async def report_stats(self, date: date | str, conversations: int) -> BotStats:
+        """See `Desk.report_stats`."""
+        return await self._call(self._report_stats(date, conversations))
 
     async def wait_for_approval(
         self, approval_id: str, *, timeout: float | None = None

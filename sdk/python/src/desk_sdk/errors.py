@@ -84,6 +84,18 @@ class AlreadyDecided(Conflict):
     code = "already_decided"
 
 
+class NoRecentTicket(Conflict):
+    """409: `rate` found no ticket of the conversation closed in the last 7 days."""
+
+    code = "no_recent_ticket"
+
+
+class AlreadyRated(Conflict):
+    """409: the ticket was rated more than 24 hours ago; its rating is final."""
+
+    code = "already_rated"
+
+
 class PayloadTooLarge(DeskError):
     """413: the request body is over Desk's limit (1 MiB)."""
 
@@ -135,6 +147,8 @@ BY_CODE: dict[str, type[DeskError]] = {
     "conflict": Conflict,
     "ticket_closed": TicketClosed,
     "already_decided": AlreadyDecided,
+    "no_recent_ticket": NoRecentTicket,
+    "already_rated": AlreadyRated,
     "too_large": PayloadTooLarge,
     "invalid": ValidationFailed,
     "rate_limited": RateLimited,

@@ -9,7 +9,7 @@ SDK. Events of a type this SDK does not know yet parse as a plain `Event`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -42,6 +42,7 @@ class Bot(_Shape):
     session_ended_message: str = ""
     agent_assigned_timeout_seconds: int = 0
     agent_assigned_timeout_message: str = ""
+    csat_message: str = ""
     connected: bool = False
     first_deployed_at: datetime | None = None
     last_deployed_at: datetime | None = None
@@ -126,13 +127,22 @@ class AgentMessage(HitlEvent):
     message_id: int | None = None
 
 
+class Csat(_Shape):
+    """Desk asks the bot to ask the end user how satisfied they are, from 1 to `scale`."""
+
+    message: str
+    scale: int = 5
+
+
 class HitlStopped(HitlEvent):
     """The session ended (`reason`: agentClosed, botStopped, timeout): the bot is back
-    in charge; show `message` (when there is one) to the user."""
+    in charge; show `message` (when there is one) to the user. When the bot deployed a
+    `csat_message` and an agent closed, `csat` carries it: ask the user, then `rate()`."""
 
     type: Literal["hitlStopped"] = "hitlStopped"
     reason: str = ""
     message: str | None = None
+    csat: Csat | None = None
 
 
 class ApprovalDecided(Event):
@@ -215,6 +225,34 @@ class Approval(_Shape):
         return self.status == "approved"
 
 
+class BotStats(_Shape):
+    """A day's conversation count as Desk stored it (report_stats's answer)."""
+
+    bot_id: str
+    date: date
+    conversations: int
+    reported_at: datetime | None = None
+    _created: bool = PrivateAttr(False)
+
+    @property
+    def created(self) -> bool:
+        """True the first time that day was reported (201), False when it replaced a count."""
+        return self._created
+
+
+class Rating(_Shape):
+    """The end user's satisfaction score as Desk recorded it (rate's answer)."""
+
+    ticket_id: str
+    ticket_number: int
+    conversation_id: str
+    score: int
+    comment: str = ""
+    rated_at: datetime | None = None
+    updated_at: datetime | None = None
+    replaced: bool = False
+
+
 class EventPage(_Shape):
     """One answer of the events endpoint: the events after `after`, and the next cursor."""
 
@@ -250,6 +288,7 @@ class DeployRequest(_Shape):
     session_ended_message: str | None = None
     agent_assigned_timeout_seconds: int | None = None
     agent_assigned_timeout_message: str | None = None
+    csat_message: str | None = None
 
 
 class StartHitlRequest(_Shape):
@@ -271,6 +310,15 @@ class MessageRequest(_Shape):
 class StopHitlRequest(_Shape):
     conversation_id: str
     reason: str | None = None
+
+
+class StatsRequest(_Shape):
+    conversations: int
+
+
+class RatingRequest(_Shape):
+    score: int
+    comment: str | None = None
 
 
 class ApprovalRequest(_Shape):
