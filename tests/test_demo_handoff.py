@@ -21,7 +21,7 @@ from bots.demo.models import Chat, DemoBotConfig
 from bots.models import ApiKey, Bot
 from bots.services import api_key_create
 from desk import services
-from desk.models import Ticket
+from desk.models import Rating, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 pytest_plugins = ["webhook_receiver"]  # the receiver, worker and fast_retries fixtures
@@ -139,6 +139,55 @@ def test_the_whole_handoff_through_the_demo_bot(demo, maya):
     assert ticket.status == "closed"
     assert not ticket.messages.filter(text="How much is the Pro plan?").exists()
     assert not any("check the warehouse" in line["text"] for line in _all_lines(customer))
+
+
+def _close_and_get_the_rating_question(customer: Customer, maya) -> dict:
+    customer.say("agent please")
+    ticket = demo_ticket()
+    services.ticket_claim(ticket_id=ticket.pk, agent=maya)
+    services.ticket_close(ticket_id=ticket.pk, agent=maya)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in customer.read(wait=2):
+            if line["ratingScale"]:
+                return line
+    raise AssertionError("the webchat never asked for a rating")
+
+
+def test_after_an_agent_closes_the_webchat_asks_for_a_rating_with_buttons(demo, maya):
+    customer = Customer(demo.url)
+    customer.start("Jordan Lee", "")
+    question = _close_and_get_the_rating_question(customer, maya)
+    assert question["text"] == "How would you rate the help you received, from 1 to 5?"
+    assert (question["sender"], question["ratingScale"], question["rating"]) == ("bot", 5, None)
+
+    pressed = customer.http.post(
+        customer.chat_url + "rate", json={"line": question["id"], "score": 4},
+        headers={"X-CSRFToken": customer.http.cookies["csrftoken"]},
+    )
+    assert pressed.status_code == 202, pressed.text
+    lines = customer.read()
+    assert [(line["sender"], line["text"]) for line in lines] == [
+        ("user", "4 / 5"),
+        ("bot", "Thank you for your feedback! Anything else I can help you with?"),
+    ]
+    rating = Rating.objects.get(ticket=demo_ticket())
+    assert (rating.score, rating.asked_at is not None) == (4, True)
+    again = customer.http.post(
+        customer.chat_url + "rate", json={"line": question["id"], "score": 1},
+        headers={"X-CSRFToken": customer.http.cookies["csrftoken"]},
+    )
+    assert again.status_code == 409
+    assert Rating.objects.get(ticket=demo_ticket()).score == 4
+
+
+def test_a_customer_may_type_the_score_instead(demo, maya):
+    customer = Customer(demo.url)
+    customer.start("Ann", "")
+    _close_and_get_the_rating_question(customer, maya)
+    customer.say("3")
+    assert customer.read()[-1]["text"].startswith("Thank you for your feedback!")
+    assert Rating.objects.get(ticket=demo_ticket()).score == 3
 
 
 def test_the_customer_can_end_the_handoff(demo, maya):

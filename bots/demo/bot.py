@@ -1,5 +1,6 @@
-"""The reference bot: canned answers, a handoff to Desk when it is out of its depth, and a
-`refund` tool that asks a person on Desk before it refunds (see `bots.demo.refunds`).
+"""The reference bot: canned answers, a handoff to Desk when it is out of its depth, a
+`refund` tool that asks a person on Desk before it refunds (see `bots.demo.refunds`), and
+a satisfaction rating after an agent closed (Desk asks for it in hitlStopped's `csat`).
 
 It talks to Desk with the bot SDK (`desk_sdk`, in sdk/python), as any Python bot
 would: deploy, startHitl, messages, stopHitl and approval requests through `AsyncDesk` with its
@@ -8,6 +9,8 @@ and Desk's events as signed webhooks through the SDK's Django receiver (see
 `receive_event`). Copy it as the skeleton of a real bot.
 """
 
+import hashlib
+import json
 import logging
 import re
 import time
@@ -24,6 +27,7 @@ from desk_sdk import (
     Event,
     HitlAssigned,
     HitlStopped,
+    NoRecentTicket,
     NotFound,
     Retry,
     TicketClosed,
@@ -54,7 +58,11 @@ HANDOFF_SETTINGS = {
         "No support agent is free right now. Please try again later; "
         "I'll keep helping you in the meantime."
     ),
+    # Desk asks for a rating after an agent closes; the webchat shows buttons 1 to 5.
+    "csatMessage": "How would you rate the help you received, from 1 to 5?",
 }
+# A change to the settings above deploys the bot again on its next message.
+SETTINGS_DIGEST = hashlib.sha256(json.dumps(HANDOFF_SETTINGS, sort_keys=True).encode()).hexdigest()
 
 GREETING = (
     "Hi {name}! I'm the Acme bot. Ask me about opening hours, pricing, shipping, "
@@ -72,6 +80,9 @@ NOT_CONNECTED = (
 DESK_DOWN = "Sorry, I couldn't reach the support team just now. Please try again in a moment."
 NOT_DELIVERED = "That message could not be passed on to the agent. Please send it again."
 USER_ENDED = "You have ended the chat with the support agent. I'm the Acme bot again."
+THANKS_FOR_RATING = "Thank you for your feedback! Anything else I can help you with?"
+TOO_LATE_TO_RATE = "Thanks! That chat is too long ago to be rated now, though."
+RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*$")
 
 ESCALATE = re.compile(r"\b(agent|human|person|people|someone|representative|operator)s?\b", re.I)
 CANNED = [
@@ -111,6 +122,8 @@ def line_json(line: Line) -> dict:
         "author": line.author,
         "text": line.text,
         "createdAt": line.created_at.isoformat(),
+        "ratingScale": line.rating_scale,
+        "rating": line.rating,
     }
 
 
@@ -165,9 +178,14 @@ class Desk:
         )
 
     async def deploy(self, client: AsyncDesk) -> None:
-        """Deploy the bot with its webhook URL (once per URL) and keep the signing secret."""
+        """Deploy the bot with its webhook URL and settings (again only when either
+        changed) and keep the signing secret."""
         webhook_url = self.base_url.rstrip("/") + WEBHOOK_PATH
-        if self.config.webhook_url == webhook_url and self.config.webhook_secret:
+        if (
+            self.config.webhook_url == webhook_url
+            and self.config.webhook_secret
+            and self.config.deployed_settings == SETTINGS_DIGEST
+        ):
             return
         bot = await client.deploy(
             name=BOT_NAME,
@@ -176,12 +194,14 @@ class Desk:
             session_ended_message=HANDOFF_SETTINGS["sessionEndedMessage"],
             agent_assigned_timeout_seconds=HANDOFF_SETTINGS["agentAssignedTimeoutSeconds"],
             agent_assigned_timeout_message=HANDOFF_SETTINGS["agentAssignedTimeoutMessage"],
+            csat_message=HANDOFF_SETTINGS["csatMessage"],
         )
         self.config.webhook_url = webhook_url
         self.config.webhook_secret = bot.webhook_secret
         self.config.deployed_at = timezone.now()
+        self.config.deployed_settings = SETTINGS_DIGEST
         await sync_to_async(self.config.save)(
-            update_fields=["webhook_url", "webhook_secret", "deployed_at"]
+            update_fields=["webhook_url", "webhook_secret", "deployed_at", "deployed_settings"]
         )
 
 
@@ -200,6 +220,11 @@ async def handle_user_message(desk: Desk, chat: Chat, text: str) -> None:
                     return
                 if await _relay(client, chat, line):
                     return
+            elif (said := RATING.match(text)) and (
+                prompt := await sync_to_async(rating_prompt)(chat)
+            ):
+                await _rate(client, chat, prompt, int(said.group(1)))
+                return
             asked_for_a_person = bool(ESCALATE.search(text))
             if refunds.wants_refund(text) and not asked_for_a_person:
                 await _refund(client, chat, line)
@@ -280,6 +305,53 @@ async def _refund(client: AsyncDesk, chat: Chat, line: Line) -> None:
         await sync_to_async(add_line)(chat, Line.Sender.BOT, refunds.reviewing(ask), BOT_NAME)
 
 
+def rating_prompt(chat: Chat, line_id: int | None = None) -> Line | None:
+    """The chat's rating question still waiting for an answer (the last one, or the one
+    with `line_id`), or None."""
+    prompts = chat.lines.filter(rating_scale__isnull=False, rating__isnull=True)
+    if line_id is not None:
+        prompts = prompts.filter(pk=line_id)
+    return prompts.order_by("-pk").first()
+
+
+def set_rating(prompt: Line, score: int) -> None:
+    prompt.rating = score
+    prompt.save(update_fields=["rating"])
+
+
+async def handle_rating(desk: Desk, chat: Chat, line_id: int, score: int) -> bool:
+    """The customer pressed a rating button. False when that question is not open."""
+    prompt = await sync_to_async(rating_prompt)(chat, line_id)
+    if prompt is None or not 1 <= score <= (prompt.rating_scale or 0):
+        return False
+    await sync_to_async(add_line)(chat, Line.Sender.USER, f"{score} / {prompt.rating_scale}",
+                                  chat.user_name)
+    try:
+        async with desk.client() as client:
+            await _rate(client, chat, prompt, score)
+    except DeskError as exc:
+        logger.warning("demo bot could not reach Desk: %s", exc)
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
+    return True
+
+
+async def _rate(client: AsyncDesk, chat: Chat, prompt: Line, score: int) -> None:
+    """Pass the customer's score to Desk, which rates the ticket the agent just closed."""
+    try:
+        await client.rate(chat.conversation_id, score)
+    except DeskUnreachable:
+        raise
+    except NoRecentTicket:
+        answer = TOO_LATE_TO_RATE
+    except DeskError as exc:  # rated a day ago already (AlreadyRated), or refused
+        logger.warning("demo bot: the rating was refused: %s", exc)
+        answer = TOO_LATE_TO_RATE
+    else:
+        answer = THANKS_FOR_RATING
+    await sync_to_async(set_rating)(prompt, score)
+    await sync_to_async(add_line)(chat, Line.Sender.BOT, answer, BOT_NAME)
+
+
 async def _stop(client: AsyncDesk, chat: Chat) -> None:
     try:
         await client.stop_hitl(chat.conversation_id, reason="cancel")
@@ -310,9 +382,11 @@ def receive_event(event: Event) -> None:
     chat = Chat.objects.filter(conversation_id=event.conversation_id).first()
     if chat is None:
         return  # not one of ours (or long gone): acknowledge and forget
+    ask = None
     if isinstance(event, HitlStopped):
         set_handoff(chat, False)  # the bot is back in charge (idempotent)
         sender, author, text = Line.Sender.BOT, BOT_NAME, event.message
+        ask = event.csat  # an agent closed and Desk asks for a rating
     elif isinstance(event, AgentMessage):
         sender, author, text = Line.Sender.AGENT, event.agent_name, event.text
     elif isinstance(event, HitlAssigned):
@@ -322,10 +396,15 @@ def receive_event(event: Event) -> None:
         text = refunds.outcome(event, asked=_refund_asked(chat, event.request_id))
     else:
         return  # an event type this bot does not use
-    if not text:
+    if not text and not ask:
         return
     try:
         # The line keeps the event id: a re-sent event meets the unique constraint.
-        add_line(chat, sender, text, author, desk_event_id=event.id)
+        with transaction.atomic():
+            if text:
+                add_line(chat, sender, text, author, desk_event_id=event.id)
+            if ask:  # the question, with buttons 1 … scale in the webchat
+                event_id = {} if text else {"desk_event_id": event.id}
+                add_line(chat, sender, ask.message, author, rating_scale=ask.scale, **event_id)
     except IntegrityError:
         pass  # seen this one already

@@ -16,6 +16,9 @@ class DemoBotConfig(models.Model):
     webhook_url = models.URLField(max_length=2000, blank=True)
     webhook_secret = models.CharField(max_length=80, blank=True)
     deployed_at = models.DateTimeField(null=True, blank=True)
+    deployed_settings = models.CharField(
+        max_length=64, blank=True, help_text="A digest of the handoff settings last deployed."
+    )
 
     def __str__(self) -> str:
         return self.bot_id
@@ -51,6 +54,10 @@ class Line(models.Model):
     desk_event_id = models.UUIDField(
         null=True, blank=True, unique=True, help_text="The Desk event it came from (de-dupe)."
     )
+    # A bot line that asks for a rating: the webchat shows buttons 1 … rating_scale, and
+    # the customer's answer (`rating`) once given.
+    rating_scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,5 +9,6 @@ urlpatterns = [
     path("c/<uuid:chat_id>/", views.chat_page, name="demo-chat"),
     path("c/<uuid:chat_id>/send", views.send, name="demo-send"),
     path("c/<uuid:chat_id>/lines", views.lines, name="demo-lines"),
+    path("c/<uuid:chat_id>/rate", views.rate, name="demo-rate"),
     path("webhook/", views.webhook, name="demo-webhook"),
 ]

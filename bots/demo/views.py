@@ -109,6 +109,25 @@ async def send(request: HttpRequest, chat_id) -> JsonResponse:
     return JsonResponse({"accepted": True, "handoff": chat.handoff}, status=202)
 
 
+@require_POST
+async def rate(request: HttpRequest, chat_id) -> JsonResponse:
+    """The customer pressed a rating button: {"line": the question's id, "score": 1–5}."""
+    try:
+        body = json.loads(request.body or b"{}")
+        line_id, score = int(body.get("line")), int(body.get("score"))
+    except (ValueError, TypeError, AttributeError):
+        return _bad('The request body must be JSON: {"line": id, "score": 1-5}.')
+    chat = await sync_to_async(_chat)(chat_id)
+    config = await DemoBotConfig.objects.afirst()
+    if config is None or not settings.DESK_DEMO_DESK_URL:
+        return _bad("The demo bot is not set up.", status=503)
+    desk = bot.Desk(base_url=settings.DESK_DEMO_DESK_URL, config=config)
+    if not await bot.handle_rating(desk, chat, line_id, score):
+        return _bad("That question is answered already, or the score is not on its scale.",
+                    status=409)
+    return JsonResponse({"accepted": True}, status=202)
+
+
 def _lines_after(chat_pk: int, after: int) -> tuple[list[dict], bool]:
     lines = [bot.line_json(line) for line in Line.objects.filter(chat_id=chat_pk, pk__gt=after)]
     handoff = Chat.objects.filter(pk=chat_pk).values_list("handoff", flat=True).first()

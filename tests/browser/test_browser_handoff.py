@@ -114,6 +114,21 @@ def test_the_whole_handoff_between_the_webchat_and_an_agent(open_page):
     expect(chat).to_contain_text("Maya Lopez has closed the chat. I'm the Acme bot again")
     assert same_document(maya)
 
+    # Desk asked the bot to ask for a rating: five buttons; the customer presses 4, and
+    # Maya sees it live in the ticket's transcript and side bar.
+    expect(chat).to_contain_text("How would you rate the help you received, from 1 to 5?")
+    buttons = chat.get_by_role("group", name="Your rating, 1 to 5").get_by_role("button")
+    expect(buttons).to_have_count(5)
+    chat.get_by_role("button", name="Rate 4 out of 5").click()
+    expect(chat).to_contain_text("Thank you for your feedback!")
+    expect(chat.get_by_role("button", name="Rate 4 out of 5")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(maya.locator("#message-list")).to_contain_text(
+        "The customer rated this conversation 4/5."
+    )
+    expect(maya.locator("#ticket-rating")).to_contain_text("4/5")
+
     # The bot is back in charge of the conversation.
     say.fill("What are your opening hours?")
     say.press("Enter")

@@ -112,6 +112,7 @@ class Command(BaseCommand):
                 session_ended_message=HANDOFF_SETTINGS["sessionEndedMessage"],
                 agent_assigned_timeout_seconds=HANDOFF_SETTINGS["agentAssignedTimeoutSeconds"],
                 agent_assigned_timeout_message=HANDOFF_SETTINGS["agentAssignedTimeoutMessage"],
+                csat_message=HANDOFF_SETTINGS["csatMessage"],
             )
             bot_set_connected(bot_id=config.bot_id, connected=True)
 
