@@ -146,7 +146,8 @@ def _summed(model, columns: list[str], *, start: date, end: date, bot_pk: int | 
         values = dict(zip(group, row[: len(group)], strict=True))
         if "day" in values and isinstance(values["day"], str):
             values["day"] = date.fromisoformat(values["day"])
-        sums = dict(zip(columns, (n or 0 for n in row[len(group):]), strict=True))
+        # int(): PostgreSQL sums bigints as numeric (Decimal).
+        sums = dict(zip(columns, (int(n or 0) for n in row[len(group):]), strict=True))
         if group or any(sums.values()):
             found.append({**values, "sums": sums})
     return found
