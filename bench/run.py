@@ -627,7 +627,7 @@ async def bench_reports(sizes: tuple[int, ...] = REPORT_SIZES) -> list[Row]:
 
 # --- 7. the rollup's cost on the write path --------------------------------------------------
 
-ROLLUP_REQUESTS = 200
+ROLLUP_REQUESTS = 120
 
 
 async def bench_rollup_cost() -> list[Row]:
