@@ -8,19 +8,44 @@ Team page, the websocket consumer, the ticket actions and the task worker call t
   database, so every server process sees the same; an agent not seen for
   DESK_AWAY_AFTER_SECONDS is away.
 - An agent is *eligible* for a new ticket when online, present and under capacity.
+- With an automatic routing mode (round robin, least busy) a new ticket goes at once
+  to an eligible agent (`pick`); otherwise it waits in the queue, which drains by
+  itself (`drain`), highest priority then oldest, whenever capacity may have appeared
+  (`request_drain`).
+
+Imports run one way: the ticket actions (`desk.services`) build on this module; it
+builds on the transcript's write primitives, the selectors and the bot event log.
 """
 
 import logging
+from datetime import UTC, datetime
+from fractions import Fraction
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.tasks import task
 from django.utils import timezone
 
-from desk import realtime
+from bots.events import event_record
+from bots.models import Event
+from bots.tasks import TIMERS
+from desk import realtime, selectors
 from desk.exceptions import InvalidInput, NotAllowed, NotFound
-from desk.models import AgentProfile, Availability, Presence
+from desk.models import (
+    AgentProfile,
+    Availability,
+    Presence,
+    RoutingMode,
+    RoutingSettings,
+    Status,
+    Ticket,
+)
+from desk.people import display_name, fill_agent_name
 from desk.selectors import presence_cutoff
+from desk.transcript import system_line
+from reports import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +78,8 @@ def agent_set_availability(*, agent: AbstractBaseUser, availability: str) -> Age
         AgentProfile.objects.filter(agent_id=agent.pk).update(availability=availability)
         profile.availability = availability
         realtime.announce_agent_status(agent.pk)
+        if availability == Availability.ONLINE:
+            request_drain()
     return profile
 
 
@@ -79,8 +106,11 @@ def agent_set_capacity(
         return profile
     with transaction.atomic():
         AgentProfile.objects.filter(agent_id=agent.pk).update(capacity=value)
+        raised = value > profile.capacity
         profile.capacity = value
         realtime.announce_agent_status(agent.pk)
+        if raised:
+            request_drain()
     return profile
 
 
@@ -99,8 +129,10 @@ def presence_arrived(*, agent: AbstractBaseUser) -> bool:
             Presence.objects.update_or_create(agent_id=agent.pk, defaults={"last_seen_at": now})
     except IntegrityError:  # another tab of theirs arrived at the same moment
         Presence.objects.filter(agent_id=agent.pk).update(last_seen_at=now)
-    profile_for(agent.pk)
+    profile = profile_for(agent.pk)
     realtime.announce_agent_status(agent.pk)
+    if profile.availability == Availability.ONLINE:
+        request_drain()
     return True
 
 
@@ -108,3 +140,245 @@ def presence_seen(*, agent_id: int) -> None:
     """An open tab of the agent is still there (its heartbeat), or just closed: the
     agent counts as present for DESK_AWAY_AFTER_SECONDS from now."""
     Presence.objects.filter(agent_id=agent_id).update(last_seen_at=timezone.now())
+
+
+# --- the routing mode -----------------------------------------------------------------------
+
+
+def routing_settings(*, lock: bool = False) -> RoutingSettings:
+    """The desk's one routing row, created with the defaults the first time. With `lock`,
+    held for the rest of the transaction: it is the routing lock (see `drain`)."""
+    rows = RoutingSettings.objects.select_for_update() if lock else RoutingSettings.objects
+    found = rows.filter(pk=1).first()
+    if found is None:
+        try:
+            with transaction.atomic():
+                RoutingSettings.objects.create(pk=1)
+        except IntegrityError:  # created meanwhile
+            pass
+        found = rows.get(pk=1)
+    return found
+
+
+def routing_set_mode(*, mode: str, by: AbstractBaseUser) -> RoutingSettings:
+    """An admin chooses manual, round robin or least busy. An automatic mode drains the
+    queue at once."""
+    if not by.is_staff:
+        raise NotAllowed("Only admins can change the routing.")
+    if mode not in RoutingMode.values:
+        raise InvalidInput("Choose manual, round robin or least busy.", field="mode")
+    with transaction.atomic():
+        found = routing_settings(lock=True)
+        if found.mode != mode:
+            found.mode = mode
+            found.save(update_fields=["mode"])
+        if mode != RoutingMode.MANUAL:
+            request_drain()
+    return found
+
+
+# --- who is eligible, and who is picked ----------------------------------------------------
+
+
+def eligible_agents() -> list:
+    """Agents who may get a new ticket now: online by choice, present (a Desk tab open
+    within DESK_AWAY_AFTER_SECONDS), active, and under capacity. Each carries `load`,
+    `capacity` and `last_assigned_at`."""
+    return list(
+        selectors.agents_with_status(load=True)
+        .filter(status="online", load__lt=F("capacity"))
+        .order_by("pk")
+    )
+
+
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def pick(agents: list, mode: str, *, exclude_id: int | None = None):
+    """The agent routing gives the next ticket, among `agents` with room left, or None.
+
+    - round robin: whoever was assigned a ticket longest ago (never first), so agents
+      take turns;
+    - least busy: the lowest load for their capacity (load / capacity), ties to whoever
+      was assigned longest ago.
+    Ties left go to the oldest account. `exclude_id` is an agent the ticket must not go
+    back to (they handed it back to the queue).
+    """
+    room = [a for a in agents if a.load < a.capacity and a.pk != exclude_id]
+    if not room:
+        return None
+    if mode == RoutingMode.LEAST_BUSY:
+        return min(
+            room, key=lambda a: (Fraction(a.load, a.capacity), a.last_assigned_at or NEVER, a.pk)
+        )
+    return min(room, key=lambda a: (a.last_assigned_at or NEVER, a.pk))
+
+
+# --- assigning ------------------------------------------------------------------------------
+
+
+def assign(
+    ticket: Ticket,
+    *,
+    assignee: AbstractBaseUser,
+    by: AbstractBaseUser | None,
+    mode: str = "",
+) -> None:
+    """Give a locked, open ticket to `assignee`: the ticket, the agent's last assignment,
+    the transcript's system line, the bot's hitlAssigned and the tabs. `by` is who did
+    it (None: routing, in `mode`)."""
+    now = timezone.now()
+    first_assignment = ticket.status == Status.PENDING
+    ticket.status = Status.ASSIGNED
+    ticket.assignee = assignee
+    ticket.assigned_at = now
+    ticket.first_assigned_at = ticket.first_assigned_at or now
+    ticket.save(update_fields=["status", "assignee", "assigned_at", "first_assigned_at"])
+    rollups.ticket_changed(ticket)
+    if not AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now):
+        profile_for(assignee.pk)
+        AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now)
+    if by is None:
+        line = (
+            f"Routing assigned the ticket to {display_name(assignee)} "
+            f"({RoutingMode(mode).label})."
+        )
+    elif by.pk == assignee.pk:
+        line = f"{display_name(assignee)} claimed the ticket."
+    else:
+        line = f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
+    system_line(ticket, line, now)
+    event_record(
+        bot=ticket.bot,
+        ticket=ticket,
+        type=Event.Type.HITL_ASSIGNED,
+        payload={
+            "agentName": display_name(assignee),
+            "message": fill_agent_name(ticket.bot.agent_assigned_message, assignee),
+            "reassigned": not first_assignment,
+        },
+    )
+    realtime.announce_ticket_changed(ticket.pk)
+
+
+def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:
+    """An assigned ticket is worked by its assignee; admins may step in."""
+    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
+        raise NotAllowed(refusal)
+
+
+# --- the queue drains -------------------------------------------------------------------
+
+# Tickets one drain transaction assigns at most (the rest in the next one), and how many
+# a request assigns itself before handing the rest of the queue to the task worker.
+DRAIN_BATCH = 20
+INLINE_DRAIN = 5
+
+QUEUE_ORDER = ("-priority_rank", "created_at", "id")  # highest priority, then oldest
+
+
+def drain(*, limit: int | None = None) -> tuple[int, bool]:
+    """Give waiting tickets to eligible agents, highest priority then oldest, until the
+    queue is empty, nobody has room, or `limit` tickets went. (assigned, more): `more`
+    when it stopped at the limit with work perhaps left.
+
+    Race-free across processes: each batch runs in one transaction that first takes the
+    routing lock (the RoutingSettings row, FOR UPDATE; SQLite's single writer does the
+    same), so assigners run one at a time; it locks the eligible agents' profiles before
+    reading their loads, so a claim committing meanwhile is counted; and it takes only
+    tickets it could lock (SKIP LOCKED), re-read as still pending, so no ticket is given
+    twice.
+    """
+    total = 0
+    while True:
+        want = DRAIN_BATCH if limit is None else min(DRAIN_BATCH, limit - total)
+        if want <= 0:
+            return total, True
+        assigned, finished = _drain_batch(want)
+        total += assigned
+        if finished:
+            return total, False
+
+
+def _drain_batch(limit: int) -> tuple[int, bool]:
+    """One transaction of `drain`: (assigned, finished)."""
+    with transaction.atomic():
+        mode = routing_settings(lock=True).mode
+        if mode == RoutingMode.MANUAL:
+            return 0, True
+        agents = eligible_agents()
+        if not agents:
+            return 0, True
+        ids = [a.pk for a in agents]
+        list(AgentProfile.objects.select_for_update().filter(agent_id__in=ids).order_by("pk"))
+        loads = selectors.open_loads(ids)
+        for agent in agents:
+            agent.load = loads.get(agent.pk, 0)
+        wanted = limit + len(agents)  # room for tickets an agent may not take back
+        tickets = list(
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("bot")
+            .filter(status=Status.PENDING)
+            .order_by(*QUEUE_ORDER)[:wanted]
+        )
+        assigned = 0
+        for ticket in tickets:
+            if assigned == limit:
+                return assigned, False
+            agent = pick(agents, mode, exclude_id=returned_by(ticket))
+            if agent is None:
+                if not any(a.load < a.capacity for a in agents):
+                    return assigned, True
+                continue
+            assign(ticket, assignee=agent, by=None, mode=mode)
+            agent.load += 1
+            agent.last_assigned_at = ticket.assigned_at
+            assigned += 1
+        return assigned, len(tickets) < wanted
+
+
+def returned_by(ticket: Ticket) -> int | None:
+    return None
+
+
+@task(queue_name=TIMERS)
+def drain_queue() -> int:
+    """The rest of a long drain, on a task worker (see `request_drain`)."""
+    return drain()[0]
+
+
+def request_drain() -> None:
+    """Capacity may have appeared (an agent arrived or came online, a ticket closed, a
+    capacity went up, routing was turned on): drain once the caller's transaction
+    commits. The request drains a few tickets itself, at once; a long queue's rest goes
+    to the task worker, off the request."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _, func, _ in connection.run_on_commit:
+            if func is _drain_after_commit:
+                return
+    transaction.on_commit(_drain_after_commit, robust=True)
+
+
+def _drain_after_commit() -> None:
+    if routing_settings().mode == RoutingMode.MANUAL:
+        return
+    _, more = drain(limit=INLINE_DRAIN)
+    if more:
+        drain_queue.enqueue()
+
+
+def route_arrival() -> int:
+    """Inside the transaction that queued a new ticket: with an automatic mode, drain now,
+    in that transaction, so the ticket is announced (and answered to the bot) already
+    assigned when an agent is free. A failure here leaves it queued, never lost."""
+    if routing_settings().mode == RoutingMode.MANUAL:
+        return 0
+    try:
+        assigned, finished = _drain_batch(INLINE_DRAIN)
+    except Exception:
+        logger.exception("routing a new ticket failed; it waits in the queue")
+        return 0
+    if not finished:
+        request_drain()
+    return assigned

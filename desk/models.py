@@ -282,3 +282,31 @@ class Rating(models.Model):
     @property
     def stars(self) -> str:
         return "★" * (self.score or 0) + "☆" * (RATING_SCALE - (self.score or 0))
+
+
+# --- routing -----------------------------------------------------------------------------
+
+
+class RoutingMode(models.TextChoices):
+    MANUAL = "manual", "manual"
+    ROUND_ROBIN = "round_robin", "round robin"
+    LEAST_BUSY = "least_busy", "least busy"
+
+
+class RoutingSettings(models.Model):
+    """How new tickets find an agent (one row, pk 1). Its row is also the routing lock:
+    whoever assigns automatically holds it (SELECT … FOR UPDATE) for the transaction."""
+
+    mode = models.CharField(max_length=12, choices=RoutingMode.choices, default=RoutingMode.MANUAL)
+
+    class Meta:
+        verbose_name_plural = "routing settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=["manual", "round_robin", "least_busy"]),
+                name="routing_mode_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"routing: {self.get_mode_display()}"

@@ -31,6 +31,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from bots.models import Bot
+from desk.exceptions import NotFound, TicketClosed
 from desk.models import (
     DEFAULT_CAPACITY,
     AgentProfile,
@@ -346,6 +347,7 @@ def agents_with_status(*, load: bool = False, now: datetime | None = None) -> Qu
             Subquery(profile.values("capacity")[:1]), Value(DEFAULT_CAPACITY),
             output_field=IntegerField(),
         ),
+        last_assigned_at=Subquery(profile.values("last_assigned_at")[:1]),
         present=Exists(
             Presence.objects.filter(agent_id=OuterRef("pk"), last_seen_at__gte=presence_cutoff(now))
         ),
@@ -360,6 +362,17 @@ def agents_with_status(*, load: bool = False, now: datetime | None = None) -> Qu
     if load:
         agents = agents.annotate(load=open_load())
     return agents
+
+
+def open_loads(agent_ids: list[int]) -> dict[int, int]:
+    """Each agent's open assigned tickets, read now (agents with none are left out)."""
+    return dict(
+        Ticket.objects.filter(assignee_id__in=agent_ids, status=Status.ASSIGNED)
+        .order_by()
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
 
 
 def agents_gone_away(since: datetime, until: datetime) -> list[int]:
@@ -406,3 +419,16 @@ def ticket_with_counts(ticket_id: int) -> Ticket:
         )
         .get(pk=ticket_id)
     )
+
+
+def lock_open_ticket(ticket_id: int) -> Ticket:
+    """The ticket (not its bot), locked for the rest of the transaction; refused when closed."""
+    try:
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("bot").get(pk=ticket_id)
+        )
+    except Ticket.DoesNotExist:
+        raise NotFound("No such ticket.") from None
+    if not ticket.is_open:
+        raise TicketClosed("This ticket is closed.", ticket=ticket)
+    return ticket

@@ -21,8 +21,8 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Bot, Event
 from bots.tasks import TIMERS
-from bots.text import MESSAGE_PROBLEMS, text_problem
-from desk import realtime
+from desk import assignment, realtime, transcript
+from desk.assignment import assign, check_handles
 from desk.exceptions import (
     AlreadyClaimed,
     AlreadyRated,
@@ -45,9 +45,11 @@ from desk.models import (
     Ticket,
 )
 from desk.people import display_name, fill_agent_name
+from desk.selectors import lock_open_ticket
+from desk.transcript import MAX_MESSAGE_LENGTH, clean_text, system_line
 from reports import rollups
 
-MAX_MESSAGE_LENGTH = 10_000
+__all__ = ["MAX_MESSAGE_LENGTH", "clean_text", "display_name"]  # read here by other modules
 
 
 @dataclass(frozen=True)
@@ -57,36 +59,7 @@ class HistoryItem:
     created_at: datetime | None = None
 
 
-def clean_text(text: str, *, field: str = "text") -> str:
-    """Message text as stored: surrounding blank lines dropped, never empty or only
-    invisible characters, never a NUL character, never huge."""
-    text = (text or "").strip("\r\n")
-    if problem := text_problem(text):
-        raise InvalidInput(MESSAGE_PROBLEMS[problem], field=field)
-    if len(text) > MAX_MESSAGE_LENGTH:
-        raise InvalidInput(
-            f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field=field
-        )
-    return text
 
-
-def _system_line(ticket: Ticket, text: str, now: datetime) -> Message:
-    message = Message.objects.create(
-        ticket=ticket, kind=Message.Kind.SYSTEM, text=text, created_at=now
-    )
-    realtime.announce_message(ticket.pk, message.pk)
-    return message
-
-
-def _lock_open_ticket(ticket_id: int) -> Ticket:
-    """The ticket, locked for the rest of the transaction; refused when closed."""
-    try:
-        ticket = Ticket.objects.select_for_update().select_related("bot").get(pk=ticket_id)
-    except Ticket.DoesNotExist:
-        raise NotFound("No such ticket.") from None
-    if not ticket.is_open:
-        raise TicketClosed("This ticket is closed.", ticket=ticket)
-    return ticket
 
 
 # --- what bots do ---------------------------------------------------------------
@@ -138,13 +111,17 @@ def start_hitl(
                 )
             schedule_assignment_timeout(ticket)
             rollups.ticket_changed(ticket)
+            # Nobody can be showing a ticket that did not exist: no details side bar to
+            # refresh (unless routing assigns it now: then one announcement says so).
+            realtime.announce_ticket_changed(ticket.pk, state=False)
+            routed = assignment.route_arrival()
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.
         if existing := _open_ticket(bot, conversation_id):
             return existing, False
         raise
-    # Nobody can be showing a ticket that did not exist: no details side bar to refresh.
-    realtime.announce_ticket_changed(ticket.pk, state=False)
+    if routed:
+        ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
     return ticket, True
 
 
@@ -207,7 +184,7 @@ def post_user_message(
 def stop_hitl(*, bot: Bot, conversation_id: str, reason: str = "cancel") -> Ticket:
     """The bot takes the conversation back (the end user left, or the bot timed out)."""
     found = open_ticket_for_conversation(bot=bot, conversation_id=conversation_id)
-    ticket = _lock_open_ticket(found.pk)
+    ticket = lock_open_ticket(found.pk)
     close_reason = CloseReason.BOT_TIMEOUT if reason == "timeout" else CloseReason.BOT_CANCEL
     _close(ticket, by=None, reason=close_reason, line=f"Closed: {close_reason.label}.")
     return ticket
@@ -242,7 +219,7 @@ def expire_unassigned(*, ticket_id: int) -> Ticket | None:
     """
     with transaction.atomic():
         ticket = (
-            Ticket.objects.select_for_update()
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("bot")
             .filter(pk=ticket_id, status=Status.PENDING)
             .first()
@@ -303,7 +280,7 @@ def rate_conversation(
         rating.save()
         said = f": \u201c{comment}\u201d" if comment else "."
         verb = "changed their rating to" if replaced else "rated this conversation"
-        _system_line(ticket, f"The customer {verb} {score}/{RATING_SCALE}{said}", now)
+        system_line(ticket, f"The customer {verb} {score}/{RATING_SCALE}{said}", now)
         rollups.ticket_changed(ticket, rating=rating)
         realtime.announce_ticket_changed(ticket.pk, counts=False)
     return rating, replaced
@@ -315,14 +292,14 @@ def rate_conversation(
 @transaction.atomic
 def ticket_claim(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     """Assign a pending ticket to the agent. Of two racing claims, exactly one wins."""
-    ticket = _lock_open_ticket(ticket_id)
+    ticket = lock_open_ticket(ticket_id)
     if ticket.assignee_id == agent.pk:
         return ticket
     if ticket.status != Status.PENDING:
         raise AlreadyClaimed(
             f"{display_name(ticket.assignee)} already claimed this ticket.", ticket=ticket
         )
-    _assign(ticket, assignee=agent, by=agent)
+    assign(ticket, assignee=agent, by=agent)
     return ticket
 
 
@@ -331,59 +308,28 @@ def ticket_assign(
     *, ticket_id: int, agent: AbstractBaseUser, assignee: AbstractBaseUser
 ) -> Ticket:
     """Give the ticket to another agent (or take it over)."""
-    ticket = _lock_open_ticket(ticket_id)
+    ticket = lock_open_ticket(ticket_id)
     if not assignee.is_active:
         raise NotAllowed("That agent's account is disabled.")
-    _check_handles(ticket, agent, "Only the assignee or an admin can reassign this ticket.")
+    check_handles(ticket, agent, "Only the assignee or an admin can reassign this ticket.")
     if ticket.assignee_id == assignee.pk:
         return ticket
-    _assign(ticket, assignee=assignee, by=agent)
+    assign(ticket, assignee=assignee, by=agent)
     return ticket
 
 
-def _check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:
-    """An assigned ticket is worked by its assignee; admins may step in."""
-    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
-        raise NotAllowed(refusal)
-
-
-def _assign(ticket: Ticket, *, assignee: AbstractBaseUser, by: AbstractBaseUser) -> None:
-    now = timezone.now()
-    first_assignment = ticket.status == Status.PENDING
-    ticket.status = Status.ASSIGNED
-    ticket.assignee = assignee
-    ticket.assigned_at = now
-    ticket.first_assigned_at = ticket.first_assigned_at or now
-    ticket.save(update_fields=["status", "assignee", "assigned_at", "first_assigned_at"])
-    rollups.ticket_changed(ticket)
-    if by.pk == assignee.pk:
-        line = f"{display_name(assignee)} claimed the ticket."
-    else:
-        line = f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
-    _system_line(ticket, line, now)
-    event_record(
-        bot=ticket.bot,
-        ticket=ticket,
-        type=Event.Type.HITL_ASSIGNED,
-        payload={
-            "agentName": display_name(assignee),
-            "message": fill_agent_name(ticket.bot.agent_assigned_message, assignee),
-            "reassigned": not first_assignment,
-        },
-    )
-    realtime.announce_ticket_changed(ticket.pk)
 
 
 @transaction.atomic
 def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
     """Send the agent's reply to the end user. Replying to a pending ticket claims it."""
     text = clean_text(text)
-    ticket = _lock_open_ticket(ticket_id)
+    ticket = lock_open_ticket(ticket_id)
     if ticket.status == Status.PENDING:
-        _assign(ticket, assignee=agent, by=agent)
+        assign(ticket, assignee=agent, by=agent)
     else:
         handler = display_name(ticket.assignee)
-        _check_handles(
+        check_handles(
             ticket, agent, f"{handler} is handling this ticket; add an internal note instead."
         )
     message = Message.objects.create(
@@ -413,16 +359,8 @@ def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Messa
 def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
     """An internal note: seen by agents only, never sent to the bot."""
     text = clean_text(text)
-    ticket = _lock_open_ticket(ticket_id)
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.NOTE,
-        author=agent,
-        author_name=display_name(agent),
-        text=text,
-        created_at=timezone.now(),
-    )
-    realtime.announce_message(ticket.pk, message.pk)
+    ticket = lock_open_ticket(ticket_id)
+    message = transcript.note(ticket, agent, text)
     # The details side bar counts notes; the inbox row and counts do not change.
     realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
     return message
@@ -430,7 +368,7 @@ def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Me
 
 @transaction.atomic
 def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: str) -> Ticket:
-    ticket = _lock_open_ticket(ticket_id)
+    ticket = lock_open_ticket(ticket_id)
     new = Priority(priority)
     if ticket.priority == new:
         return ticket
@@ -439,7 +377,7 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
     ticket.priority_rank = PRIORITY_RANK[new]
     ticket.save(update_fields=["priority", "priority_rank"])
     rollups.ticket_changed(ticket)
-    _system_line(
+    system_line(
         ticket, f"{display_name(agent)} changed the priority from {old} to {new}.", timezone.now()
     )
     realtime.announce_ticket_changed(ticket.pk)
@@ -449,8 +387,8 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
 @transaction.atomic
 def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     """The agent ends the session; the bot takes the conversation back."""
-    ticket = _lock_open_ticket(ticket_id)
-    _check_handles(ticket, agent, f"{display_name(ticket.assignee)} is handling this ticket.")
+    ticket = lock_open_ticket(ticket_id)
+    check_handles(ticket, agent, f"{display_name(ticket.assignee)} is handling this ticket.")
     line = f"{display_name(agent)} closed the ticket."
     _close(ticket, by=agent, reason=CloseReason.AGENT, line=line)
     return ticket
@@ -458,12 +396,13 @@ def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
 
 def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, line: str) -> None:
     now = timezone.now()
+    frees_capacity = ticket.status == Status.ASSIGNED
     ticket.status = Status.CLOSED
     ticket.closed_at = now
     ticket.closed_by = by
     ticket.close_reason = reason
     ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
-    _system_line(ticket, line, now)
+    system_line(ticket, line, now)
     payload: dict = {"reason": _STOP_REASON[reason]}
     rating = None
     if reason == CloseReason.AGENT:
@@ -480,6 +419,8 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
     rollups.ticket_changed(ticket, rating=rating)
     event_record(bot=ticket.bot, ticket=ticket, type=Event.Type.HITL_STOPPED, payload=payload)
     realtime.announce_ticket_changed(ticket.pk)
+    if frees_capacity:
+        assignment.request_drain()
 
 
 # The reason a bot reads in hitlStopped.

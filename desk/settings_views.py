@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from desk import assignment, fragments, selectors
 from desk.access import admin_required
 from desk.exceptions import DeskError, NotFound
+from desk.models import RoutingMode
 
 
 @admin_required
@@ -45,3 +46,36 @@ def team_capacity(request: HttpRequest, agent_id: int) -> HttpResponse:
     else:
         messages.success(request, "Capacity saved.")
     return redirect("team")
+
+
+# What each mode does, as the Routing page says it.
+MODE_HELP = {
+    RoutingMode.MANUAL: "New tickets wait in the queue until an agent claims them.",
+    RoutingMode.ROUND_ROBIN: (
+        "Each new ticket goes at once to an eligible agent, taking turns: whoever was "
+        "assigned a ticket longest ago."
+    ),
+    RoutingMode.LEAST_BUSY: (
+        "Each new ticket goes at once to the eligible agent with the lowest load for their "
+        "capacity; ties go to whoever was assigned a ticket longest ago."
+    ),
+}
+
+
+@admin_required
+def routing(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            assignment.routing_set_mode(mode=request.POST.get("mode", ""), by=request.user)
+        except DeskError as exc:
+            errors[getattr(exc, "field", "mode")] = exc.message
+        else:
+            messages.success(request, "Routing saved.")
+            return redirect("routing")
+    context = {
+        "settings": assignment.routing_settings(),
+        "modes": [(value, label, MODE_HELP[value]) for value, label in RoutingMode.choices],
+        "errors": errors,
+    }
+    return render(request, "desk/routing.html", context, status=422 if errors else 200)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     path("me/availability/", views.availability, name="availability"),
     path("settings/team/", settings_views.team, name="team"),
+    path("settings/routing/", settings_views.routing, name="routing"),
     path(
         "settings/team/<int:agent_id>/capacity/",
         settings_views.team_capacity,

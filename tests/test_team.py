@@ -174,7 +174,9 @@ def test_the_assign_menu_shows_availability_and_load(
     first, _ = services.start_hitl(bot=connected_bot, conversation_id="a")
     second, _ = services.start_hitl(bot=connected_bot, conversation_id="b")
     services.ticket_claim(ticket_id=first.pk, agent=other_agent)
-    AgentProfile.objects.create(agent=other_agent, availability="busy", capacity=3)
+    AgentProfile.objects.update_or_create(
+        agent=other_agent, defaults={"availability": "busy", "capacity": 3}
+    )
     html = agent_client.get(f"/tickets/{second.pk}/").content.decode()
     assert f'data-agent-option="{other_agent.pk}">Sam Okafor (busy, 1/3)</option>' in html
     assert f'data-agent-option="{agent.pk}">Maya Lopez (away, 0/5)</option>' in html
