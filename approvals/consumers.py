@@ -13,7 +13,9 @@ from channels.db import database_sync_to_async
 from django.http import QueryDict
 
 from approvals import fragments, selectors
+from approvals.access import can_decide
 from approvals.realtime import APPROVALS_GROUP
+from desk import fragments as desk_fragments
 
 # Group messages whose handlers read no database.
 NO_DATABASE = frozenset({"approvals.changed"})
@@ -31,6 +33,7 @@ class ApprovalsSocket:
 
     approvals_list: bool = False
     approval_id: int | None = None
+    may_decide: bool = False
 
     async def _connect_approvals(self, query: QueryDict) -> None:
         self.approval_id = _int(query.get("approval"))
@@ -38,6 +41,7 @@ class ApprovalsSocket:
         # Join before reading what to replay: a change committed in between comes both
         # ways, and a row or decision sent twice is the same swap twice.
         await self._join(APPROVALS_GROUP)
+        self.may_decide = await database_sync_to_async(can_decide)(self.agent)
         await self.accept()
         if self.approvals_list:
             html = await database_sync_to_async(fragments.list_html)()
@@ -59,15 +63,17 @@ class ApprovalsSocket:
         correct the one it shows."""
         if APPROVALS_GROUP not in self.joined:
             await self._join(APPROVALS_GROUP)
+        self.may_decide = await database_sync_to_async(can_decide)(self.agent)
         if "ac" in query:
             count = await database_sync_to_async(selectors.pending_count)()
             if str(count) != query["ac"]:
                 await self.send(text_data=fragments.count_html(count))
 
     async def approvals_changed(self, event: dict) -> None:
-        # event["new"] marks a request just made: where the escalation alerts exist
-        # (browser notification, sound, tab title), a new approval raises them here.
         parts = [event["count_html"]]
+        if event.get("alert") and self.may_decide:
+            # A request just made: the agents who may decide it are alerted (desk.alerts).
+            parts.append(desk_fragments.alert_html(event["alert"]))
         if self.approvals_list:
             if event["pending"]:
                 parts.append(fragments.row_insert_html(event["row_html"]))

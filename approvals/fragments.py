@@ -6,6 +6,7 @@ Every fragment is a `{% partialdef %}` of the page template it lives in
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
 from approvals import arguments as args
@@ -13,6 +14,7 @@ from approvals import selectors
 from approvals.access import can_decide
 from approvals.models import Approval
 from desk import selectors as desk_selectors
+from desk.alerts import alert
 
 
 def list_context(agent: AbstractBaseUser) -> dict:
@@ -84,6 +86,13 @@ def approval_update(approval_id: int, *, new: bool = False) -> dict:
         message["row_html"] = render_to_string(
             "approvals/list.html#approval-row", {"approval": approval}
         )
+        if new:  # raised by the tabs of agents who may decide (desk.alerts)
+            message["alert"] = alert(
+                key=f"approval-{approval.pk}",
+                title=f"Approval requested: {approval.title}",
+                body=f"{approval.bot.name} asks to run {approval.action}.",
+                url=reverse("approval", args=[approval.pk]),
+            )
     else:
         message["decision_html"] = decision_html(approval)
     return message

@@ -31,7 +31,7 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Event
 from bots.tasks import TIMERS
-from desk import realtime, selectors
+from desk import alerts, realtime, selectors
 from desk.exceptions import InvalidInput, NotAllowed, NotFound
 from desk.models import (
     AgentProfile,
@@ -259,6 +259,7 @@ def assign(
         },
     )
     realtime.announce_ticket_changed(ticket.pk)
+    alerts.assigned(ticket, assignee=assignee, by=by)
 
 
 def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:

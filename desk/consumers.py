@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from approvals.consumers import NO_DATABASE as APPROVALS_NO_DATABASE
 from approvals.consumers import ApprovalsSocket
-from desk import actions, assignment, fragments, realtime, selectors
+from desk import actions, alerts, assignment, fragments, realtime, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
 from desk.realtime import AGENTS_GROUP, INBOX_GROUP, session_group, ticket_group
@@ -55,6 +55,7 @@ _NO_DATABASE = frozenset(
         "ticket.presence",
         "session.ended",
         "agents.status",
+        "alerts.escalation",
     }
 ) | APPROVALS_NO_DATABASE
 
@@ -85,7 +86,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     _keeper: asyncio.Task | None = None
     gone = False  # the tab went away; sends are dropped until the disconnect arrives
     team: bool = False
-    status = "online"  # the agent's own, for "viewing now"
+    status = "online"  # the agent's own, for "viewing now" and the alerts
+    waiting: dict | None = None  # what waits for the agent, once the tab is open
     _heartbeat: asyncio.Task | None = None
 
     async def connect(self) -> None:
@@ -97,6 +99,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             return
         # Logging out closes every tab of that session at once (see desk.login).
         await self._join(session_group(self.scope["session"].session_key))
+        # Every tab hears agents' status, the counts for its title, and alerts.
+        await self._join(AGENTS_GROUP)
+        await self._join(alerts.agent_group(self.agent.pk))
         query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
         if "ticket" in query:
             await self._connect_ticket(query)
@@ -104,23 +109,26 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             await self._connect_inbox(query)
         elif "approvals" in query:
             await self._connect_approvals(query)
-            await self._arrive()
+            await self._arrive(query)
         elif "team" in query and self.agent.is_staff:
             self.team = True
-            await self._join(AGENTS_GROUP)
             await self.accept()
-            await self._arrive()
+            await self._arrive(query)
         else:
             await self.close()
         if self.ticket_id is not None or self.inbox_filter is not None:
             await self._hear_approvals_count(query)  # every tab shows the approvals count
 
-    async def _arrive(self) -> None:
-        """The tab is open: the agent is present (and back, if they were away)."""
+    async def _arrive(self, query: QueryDict) -> None:
+        """The tab is open: the agent is present (and back, if they were away). A tab
+        that says which count its title shows (`w=N`) is corrected when it differs."""
         await database_sync_to_async(assignment.presence_arrived)(agent=self.agent)
         _last_seen[self.agent.pk] = time.monotonic()
         realtime.tab_opened()
         self._heartbeat = asyncio.create_task(self._beat())
+        self.status, self.waiting = await database_sync_to_async(self._my_status_and_waiting)()
+        if "w" in query and query["w"] != str(self._waiting_for_me()):
+            await self.send(text_data=fragments.waiting_count_html(self._waiting_for_me()))
 
     async def _beat(self) -> None:
         interval = heartbeat_seconds()
@@ -151,10 +159,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         # Join before reading the replay: a line committed in between comes both ways
         # and the `sent` set drops the second copy; none can fall in the gap.
         await self._join(ticket_group(ticket.pk))
-        await self._join(AGENTS_GROUP)
         await self.accept()
-        await self._arrive()
-        self.status = await database_sync_to_async(self._my_status)()
+        await self._arrive(query)
         missed = await database_sync_to_async(self._missed_messages)()
         for message_id, html in missed:
             self.sent.add(message_id)
@@ -166,9 +172,27 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         await self.send(text_data='<ul id="viewers" hx-swap-oob="innerHTML"></ul>')
         await self._presence("join")
 
-    def _my_status(self) -> str:
+    def _my_status_and_waiting(self) -> tuple[str, dict]:
         agent = selectors.agent_with_status(self.agent.pk, load=False)
-        return agent.status if agent is not None else "online"
+        status = agent.status if agent is not None else "online"
+        return status, self._waiting_now()
+
+    def _waiting_now(self) -> dict:
+        return {
+            "pending": selectors.pending_count(),
+            "mine": selectors.awaiting_reply_counts(self.agent.pk).get(self.agent.pk, 0),
+        }
+
+    def _waiting_for_me(self) -> int:
+        """The tab title's number: my tickets awaiting a reply, and the queue while I take
+        new tickets."""
+        queue = self.waiting["pending"] if self.status == "online" else 0
+        return self.waiting["mine"] + queue
+
+    async def _send_waiting_if_changed(self, before: int) -> None:
+        now = self._waiting_for_me()
+        if now != before:
+            await self.send(text_data=fragments.waiting_count_html(now))
 
     def _missed_messages(self) -> list[tuple[int, str]]:
         return [
@@ -183,9 +207,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         for key in ("inbox", "t", "m"):
             self.page_query.pop(key, None)
         await self._join(INBOX_GROUP)
-        await self._join(AGENTS_GROUP)
         await self.accept()
-        await self._arrive()
+        await self._arrive(query)
         if "t" in query or "m" in query:
             changed = await database_sync_to_async(selectors.inbox_changed_since)(
                 ticket_id=_int(query.get("t")), message_id=_int(query.get("m"))
@@ -374,11 +397,41 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         await self.send(text_data="".join(parts))
 
     async def inbox_counts(self, event: dict) -> None:
-        """The side-bar counts, sent apart from the rows (see `realtime.CountsBroadcast`)."""
-        if self.inbox_filter is None:
+        """The side-bar counts, sent apart from the rows (see `realtime.CountsBroadcast`),
+        to inbox tabs; what waits for me, to every tab, when it changed."""
+        if self.waiting is None:
+            return  # not open yet
+        before = self._waiting_for_me()
+        self.waiting = {
+            "pending": event["pending"],
+            "mine": event["awaiting_counts"].get(str(self.agent.pk), 0),
+        }
+        if self.inbox_filter is not None:
+            mine = event["assigned_counts"].get(str(self.agent.pk), 0)
+            await self.send(
+                text_data=event["counts_html"]
+                + fragments.mine_count_html(mine)
+                + fragments.waiting_count_html(self._waiting_for_me())
+            )
             return
-        mine = event["assigned_counts"].get(str(self.agent.pk), 0)
-        await self.send(text_data=event["counts_html"] + fragments.mine_count_html(mine))
+        await self._send_waiting_if_changed(before)
+
+    async def alerts_escalation(self, event: dict) -> None:
+        """A new ticket waits: an alert for agents who take new tickets."""
+        if self.waiting is not None and self.status == "online":
+            await self.send(text_data=fragments.alert_html(event))
+
+    async def alerts_personal(self, event: dict) -> None:
+        """Something for me alone: a ticket given to me, my customer wrote."""
+        if self.waiting is None:
+            return
+        html = fragments.alert_html(event)
+        if event.get("recount"):
+            before = self._waiting_for_me()
+            self.waiting = await database_sync_to_async(self._waiting_now)()
+            if self._waiting_for_me() != before:
+                html += fragments.waiting_count_html(self._waiting_for_me())
+        await self.send(text_data=html)
 
     async def agents_status(self, event: dict) -> None:
         """An agent's availability or presence changed: their badges, or Team row."""
@@ -388,9 +441,13 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         html = event["html"]
         if event["agent_id"] == self.agent.pk:
             html += event["mine_html"]
-            if self.ticket_id is not None and event["status"] != self.status:
+            if event["status"] != self.status:
+                before = self._waiting_for_me() if self.waiting is not None else None
                 self.status = event["status"]
-                self._viewer_html = fragments.viewer_html(self.agent, self.status)
+                if self.ticket_id is not None:
+                    self._viewer_html = fragments.viewer_html(self.agent, self.status)
+                if before is not None and self._waiting_for_me() != before:
+                    html += fragments.waiting_count_html(self._waiting_for_me())
         await self.send(text_data=html)
 
     async def ticket_changed(self, event: dict) -> None:

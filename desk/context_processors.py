@@ -1,7 +1,11 @@
-"""What every page's header shows beside the agent's name: their own availability."""
+"""What every page's header and title show of the agent: their availability, their
+alert preferences, and the number of things waiting for them ("(3) Desk")."""
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
+from desk import selectors
 from desk.models import AgentProfile, Availability
 
 
@@ -9,10 +13,21 @@ def availability(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    chosen = (
-        AgentProfile.objects.filter(agent_id=user.pk).values_list("availability", flat=True).first()
+    chosen, desktop, sound = (
+        AgentProfile.objects.filter(agent_id=user.pk)
+        .values_list("availability", "notify_desktop", "notify_sound")
+        .first()
+        or (Availability.ONLINE, True, True)
     )
+    # A page being loaded is a tab about to be open: an online agent counts as present.
+    status = "online" if chosen == Availability.ONLINE else chosen
     return {
-        "my_availability": chosen or Availability.ONLINE,
+        "my_availability": chosen,
         "availability_choices": Availability.choices,
+        "notify_desktop": desktop,
+        "notify_sound": sound,
+        "aging_warn_seconds": settings.DESK_AGING_WARN_SECONDS,
+        "aging_alert_seconds": settings.DESK_AGING_ALERT_SECONDS,
+        # Read only by a page that shows it (not by fragments rendered with the request).
+        "waiting_for_me": SimpleLazyObject(lambda: selectors.waiting_for(user.pk, status=status)),
     }

@@ -82,6 +82,12 @@ def inbox_counts_update() -> dict:
         ),
         # Keys are strings so the message survives msgpack (channels_redis) unchanged.
         "assigned_counts": {str(k): v for k, v in counts["assignee"].items()},
+        # What waits for each agent (their tab title): the queue, and their tickets
+        # whose customer awaits a reply.
+        "pending": counts["status"]["pending"],
+        "awaiting_counts": {
+            str(k): v for k, v in selectors.awaiting_reply_counts().items()
+        },
     }
 
 
@@ -175,6 +181,25 @@ def viewer_gone_html(agent_id: int) -> str:
 def typing_html(agent: AbstractBaseUser) -> str:
     return render_to_string(
         "desk/ticket.html#typing-oob", {"typer_id": agent.pk, "typer_name": display_name(agent)}
+    )
+
+
+def waiting_count_html(n: int) -> str:
+    """The number in the tab title, "(3) Desk": the page script reads it from here."""
+    return format_html(
+        '<span id="waiting-for-me" data-count="{}" hidden hx-swap-oob="true"></span>', n
+    )
+
+
+def alert_html(alert: dict) -> str:
+    """One alert for the page script (static/alerts.js) to raise, or not."""
+    return format_html(
+        '<div id="desk-alert" hidden hx-swap-oob="true" data-key="{}" data-title="{}"'
+        ' data-body="{}" data-url="{}"></div>',
+        alert["key"],
+        alert["title"],
+        alert["body"],
+        alert["url"],
     )
 
 

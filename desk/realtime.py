@@ -21,12 +21,15 @@ most every `COUNTS_INTERVAL` seconds, and once more after the last change of a b
 worker's threads, a plain test) they are rendered and sent at once, as before.
 
 Groups:
-- "inbox": every open inbox tab; message types "inbox.ticket" and "inbox.counts".
+- "inbox": every open inbox tab; message type "inbox.ticket".
 - ticket_group(id): every tab showing that ticket; types "ticket.changed",
   "ticket.message", and the consumers' own "ticket.typing" and "ticket.presence".
 - session_group(key): every tab of one login session; type "session.ended" at logout.
 - "agents": every open tab; type "agents.status": an agent's availability, presence
-  or capacity changed (the badge beside their name everywhere, the Team page's row).
+  or capacity changed (the badge beside their name everywhere, the Team page's row);
+  "inbox.counts": the side-bar counts (inbox tabs) and what waits for each agent (every
+  tab's title); "alerts.escalation": a new ticket waits in the queue (`desk.alerts`).
+- agent_group(id) (`desk.alerts`): every tab of one agent; type "alerts.personal".
 
 An agent goes away by doing nothing (their last tab closed a while ago), so nothing
 announces it: each server process sweeps for agents who just went away every few
@@ -198,7 +201,7 @@ def counts_changed() -> None:
     process's `CountsBroadcast` sends them soon; elsewhere they are sent now."""
     loop = _server_loop()
     if loop is None:
-        group_send(INBOX_GROUP, counts_message())
+        group_send(AGENTS_GROUP, counts_message())
     else:
         # A fresh context: the task must not inherit this request's (asgiref's marks of
         # the sync thread in use among them, which would make its own hop deadlock).
@@ -259,7 +262,7 @@ class CountsBroadcast:
                 self.last_sent = self.loop.time()
                 try:
                     message = await database_sync_to_async(counts_message)()
-                    await get_channel_layer().group_send(INBOX_GROUP, message)
+                    await get_channel_layer().group_send(AGENTS_GROUP, message)
                 except Exception:
                     logger.exception("The inbox counts could not be sent")
         finally:

@@ -432,3 +432,48 @@ def lock_open_ticket(ticket_id: int) -> Ticket:
     if not ticket.is_open:
         raise TicketClosed("This ticket is closed.", ticket=ticket)
     return ticket
+
+
+# --- what waits for an agent (the tab title, the alerts) ------------------------------
+
+
+def awaiting_reply_counts(agent_id: int | None = None) -> dict[int, int]:
+    """Assigned tickets whose customer wrote since the escalation and the last agent
+    reply, per assignee (or only `agent_id`'s): what waits for that agent's answer."""
+    last_reply = (
+        Message.objects.filter(ticket_id=OuterRef("pk"), kind=Message.Kind.AGENT)
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    unanswered = Message.objects.filter(
+        ticket_id=OuterRef("pk"),
+        kind=Message.Kind.USER,
+        id__gt=OuterRef("last_reply"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    tickets = Ticket.objects.filter(status=Status.ASSIGNED).order_by()
+    if agent_id is not None:
+        tickets = tickets.filter(assignee_id=agent_id)
+    return dict(
+        tickets.annotate(last_reply=Coalesce(Subquery(last_reply), Value(0)))
+        .filter(Exists(unanswered))
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+
+
+def waiting_for(agent_id: int, *, status: str, pending: int | None = None) -> int:
+    """The number in an agent's tab title: their tickets awaiting a reply, plus the queue
+    when they take new tickets (their status is "online")."""
+    mine = awaiting_reply_counts(agent_id).get(agent_id, 0)
+    if status != "online":
+        return mine
+    if pending is None:
+        pending = pending_count()
+    return mine + pending
+
+
+def pending_count() -> int:
+    """Tickets in the queue."""
+    return Ticket.objects.filter(status=Status.PENDING).count()

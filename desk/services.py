@@ -21,7 +21,7 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Bot, Event
 from bots.tasks import TIMERS
-from desk import assignment, realtime, transcript
+from desk import alerts, assignment, realtime, transcript
 from desk.assignment import assign, check_handles
 from desk.exceptions import (
     AlreadyClaimed,
@@ -115,6 +115,8 @@ def start_hitl(
             # refresh (unless routing assigns it now: then one announcement says so).
             realtime.announce_ticket_changed(ticket.pk, state=False)
             routed = assignment.route_arrival()
+            if not routed or not _assigned(ticket):
+                alerts.new_escalation(ticket)
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.
         if existing := _open_ticket(bot, conversation_id):
@@ -123,6 +125,11 @@ def start_hitl(
     if routed:
         ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
     return ticket, True
+
+
+def _assigned(ticket: Ticket) -> bool:
+    """Whether routing gave the new ticket to someone (it may have given others)."""
+    return Ticket.objects.filter(pk=ticket.pk, status=Status.ASSIGNED).exists()
 
 
 def _open_ticket(bot: Bot, conversation_id: str) -> Ticket | None:
@@ -169,6 +176,7 @@ def post_user_message(
                 external_id=external_id or None,
                 created_at=timezone.now(),
             )
+            alerts.customer_wrote(ticket, message)
     except IntegrityError:
         if external_id:
             return Message.objects.get(ticket=ticket, external_id=external_id), False

@@ -242,6 +242,11 @@ DESK_LONG_POLL_RECHECK_SECONDS = envint("DESK_LONG_POLL_RECHECK_SECONDS", 5)
 # An agent online but with no open Desk tab for this long counts as away (no new tickets).
 DESK_AWAY_AFTER_SECONDS = envint("DESK_AWAY_AFTER_SECONDS", 120)
 
+# A pending ticket's inbox row turns amber after this long in the queue, red after the
+# second (live, in the browser).
+DESK_AGING_WARN_SECONDS = envint("DESK_AGING_WARN_SECONDS", 300)
+DESK_AGING_ALERT_SECONDS = envint("DESK_AGING_ALERT_SECONDS", 900)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

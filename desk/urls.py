@@ -15,6 +15,7 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("me/availability/", views.availability, name="availability"),
+    path("me/alerts/", views.alert_preferences, name="alert-preferences"),
     path("settings/team/", settings_views.team, name="team"),
     path("settings/routing/", settings_views.routing, name="routing"),
     path(

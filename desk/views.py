@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import actions, assignment, fragments
+from desk import actions, alerts, assignment, fragments
 from desk.access import ticket_for_agent
 from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
@@ -81,6 +81,29 @@ def availability(request: HttpRequest) -> HttpResponse:
         return HttpResponse(html)
     if error:
         messages.error(request, error)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("inbox")
+
+
+@login_required
+@require_POST
+def alert_preferences(request: HttpRequest) -> HttpResponse:
+    """The header's alerts menu: browser notifications and sound, each on or off."""
+    profile = alerts.agent_set_alert_preferences(
+        agent=request.user,
+        desktop=request.POST.get("notify_desktop") == "on",
+        sound=request.POST.get("notify_sound") == "on",
+    )
+    context = {
+        "notify_desktop": profile.notify_desktop,
+        "notify_sound": profile.notify_sound,
+        "menu_open": True,
+    }
+    if request.htmx:
+        return render(request, "base.html#alerts-menu", context)
+    messages.success(request, "Your alert preferences are saved.")
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)

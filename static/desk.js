@@ -31,6 +31,9 @@
     // The approvals count in the top bar: the server corrects it when it differs.
     var approvals = document.getElementById("approvals-count");
     if (approvals) u.searchParams.set("ac", approvals.dataset.count || "");
+    // What waits for me (the title's number): corrected the same way.
+    var waiting = document.getElementById("waiting-for-me");
+    if (waiting) u.searchParams.set("w", waiting.dataset.count || "0");
     return u.toString();
   }
 
