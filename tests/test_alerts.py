@@ -35,7 +35,8 @@ def alerts_in(frames: list[str]) -> list[dict]:
 
 
 def waiting_counts(frames: list[str]) -> list[int]:
-    return [int(n) for f in frames for n in re.findall(r'id="waiting-for-me" data-count="(\d+)"', f)]
+    pattern = r'id="waiting-for-me" data-count="(\d+)"'
+    return [int(n) for frame in frames for n in re.findall(pattern, frame)]
 
 
 async def test_a_new_escalation_alerts_every_agent_who_takes_new_tickets(
@@ -107,7 +108,9 @@ async def test_an_admin_assigning_alerts_the_assignee_but_a_claim_alerts_nobody(
     await sync_to_async(services.ticket_assign)(
         ticket_id=ticket.pk, agent=admin_user, assignee=admin_user
     )
-    await sync_to_async(services.ticket_assign)(ticket_id=ticket.pk, agent=admin_user, assignee=agent)
+    await sync_to_async(services.ticket_assign)(
+        ticket_id=ticket.pk, agent=admin_user, assignee=agent
+    )
     [alert] = alerts_in(await maya.drain())
     assert alert["body"] == "Alex Admin gave you a customer's conversation."
     await maya.close()

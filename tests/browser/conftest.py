@@ -58,10 +58,12 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(request, tmp_path_factory) -> Iterator[Desk]:
     """The module's server. A module that sets DESK_DEMO = True also gets the demo data
-    (`manage.py demo_setup`: the demo webchat bot at /demo/ and three sample tickets)."""
+    (`manage.py demo_setup`: the demo webchat bot at /demo/ and three sample tickets);
+    one that sets DESK_ENV = {...} runs it with those settings."""
     var = tmp_path_factory.mktemp("desk-var")
     env = desk_env(
-        DESK_VAR_DIR=str(var), SQLITE_PATH=str(var / "desk.sqlite3"), DESK_EMBEDDED_WORKER="true"
+        DESK_VAR_DIR=str(var), SQLITE_PATH=str(var / "desk.sqlite3"), DESK_EMBEDDED_WORKER="true",
+        **getattr(request.module, "DESK_ENV", {}),  # a module's own settings
     )
     manage(env, "migrate", "--noinput")
     create_agents(env, CAST)

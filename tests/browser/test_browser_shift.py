@@ -1,0 +1,159 @@
+"""A shift in Chromium: routing hands tickets out, and a hidden tab alerts its agent.
+
+Maya and Sam are online with capacity 1 and least-busy routing. Three escalations
+arrive and nobody clicks Claim: two are assigned at once, one to each, the third waits.
+Maya closes her ticket from her phone; the waiting ticket is hers at once, and her
+desktop tab, hidden, raises a browser notification (the permission granted through
+Playwright, the Notification constructor recorded) and updates its title.
+
+Visibility is emulated: `window.__hidden` drives document.hidden/visibilityState.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.slow
+DESK_ENV = {"DESK_AGING_WARN_SECONDS": "3", "DESK_AGING_ALERT_SECONDS": "6"}
+
+WATCH = """
+(() => {
+  window.__hidden = false;
+  Object.defineProperty(Document.prototype, "hidden", {
+    configurable: true, get() { return window.__hidden; } });
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true, get() { return window.__hidden ? "hidden" : "visible"; } });
+  window.__notifications = [];
+  const Real = window.Notification;
+  if (!Real) return;
+  function Recorded(title, options) {
+    window.__notifications.push({ title: title, body: (options || {}).body || "" });
+    return new Real(title, options);
+  }
+  Object.defineProperty(Recorded, "permission", { get() { return Real.permission; } });
+  Recorded.requestPermission = Real.requestPermission.bind(Real);
+  window.Notification = Recorded;
+})();
+"""
+
+
+def hide(page) -> None:
+    page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+
+
+def live(page) -> None:
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+
+
+@pytest.fixture
+def on_shift(browser, desk, sign_in):
+    """on_shift(username) → their inbox page, in a context with notifications allowed."""
+    desk.shell(
+        "from desk.models import AgentProfile, RoutingSettings\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from desk.assignment import routing_settings, profile_for\n"
+        "routing_settings(); RoutingSettings.objects.filter(pk=1).update(mode='least_busy')\n"
+        "for u in get_user_model().objects.filter(username__in=['maya', 'sam']):\n"
+        "    profile_for(u.pk); AgentProfile.objects.filter(agent=u).update(capacity=1)\n"
+    )
+    contexts = []
+
+    def open_shift(username: str):
+        context = browser.new_context(base_url=desk.url, viewport={"width": 1280, "height": 800})
+        context.grant_permissions(["notifications"], origin=desk.url)
+        context.add_init_script(WATCH)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        sign_in(page, username)
+        live(page)
+        return page
+
+    yield open_shift
+    for context in contexts:
+        context.close()
+
+
+def escalate(desk, title: str) -> dict:
+    status, body = desk.bot.start_hitl(
+        conversationId=f"conv-{uuid.uuid4().hex[:8]}", title=title, userName="Jo"
+    )
+    assert status == 201, body
+    return body
+
+
+def assignee_of(desk, ticket_id: str) -> str:
+    return desk.shell(
+        "from desk.models import Ticket\n"
+        f"t = Ticket.objects.get(public_id='{ticket_id}')\n"
+        "print(t.assignee.username if t.assignee else '-')"
+    ).split()[-1]  # the shell may say first what it imported
+
+
+def ticket_pk(desk, ticket_id: str) -> str:
+    return desk.shell(
+        f"from desk.models import Ticket; print(Ticket.objects.get(public_id='{ticket_id}').pk)"
+    ).split()[-1]
+
+
+def test_routing_hands_out_the_shift_and_a_hidden_tab_alerts(on_shift, open_page, desk):
+    maya = on_shift("maya")
+    sam = on_shift("sam")
+    expect(maya.locator("#alerts-menu input[name=notify_desktop]")).to_be_checked()
+
+    first, second = escalate(desk, "First in"), escalate(desk, "Second in")
+    third = escalate(desk, "Third in")
+    owners = sorted([assignee_of(desk, first["ticketId"]), assignee_of(desk, second["ticketId"])])
+    assert owners == ["maya", "sam"]  # least busy: one each, nobody clicked Claim
+    assert assignee_of(desk, third["ticketId"]) == "-"  # both at capacity: it waits
+    # The queue waits for both of them: their titles say so, live.
+    expect(maya).to_have_title(re.compile(r"^\(1\) "))
+    row = maya.locator(".ticket-row", has_text="Third in")
+    expect(row).to_have_class(re.compile(r"\brow-pending\b"))
+    expect(row).to_have_class(re.compile(r"\baging-warn\b"), timeout=12_000)  # amber
+    expect(row).to_have_class(re.compile(r"\baging-alert\b"), timeout=12_000)  # then red
+
+    # Maya's desktop tab goes to the background; she closes her ticket from her phone.
+    hide(maya)
+    mine = first if assignee_of(desk, first["ticketId"]) == "maya" else second
+    phone = open_page("maya", viewport={"width": 390, "height": 844})
+    phone.goto(f"/tickets/{ticket_pk(desk, mine['ticketId'])}/")
+    phone.get_by_role("button", name="Close ticket").click()
+    expect(phone.locator(".status-closed").first).to_be_visible()
+
+    # The waiting ticket is hers at once, and her hidden tab says so.
+    maya.wait_for_function("() => window.__notifications.length > 0")
+    [note] = maya.evaluate("window.__notifications")
+    assert re.fullmatch(r"#\d+ is yours: Third in", note["title"]), note
+    assert "Routing gave you" in note["body"]
+    assert assignee_of(desk, third["ticketId"]) == "maya"
+    # Sam's tab is in view: Sam is not disturbed, and nothing waits for Sam any more.
+    assert sam.evaluate("window.__notifications") == []
+    expect(sam).not_to_have_title(re.compile(r"^\(\d+\) "))
+
+
+def test_permission_is_asked_from_the_button_only(browser, desk, sign_in):
+    context = browser.new_context(base_url=desk.url)
+    try:
+        context.add_init_script(WATCH)
+        page = context.new_page()
+        sign_in(page, "sam")
+        # Nothing asked on load: the permission is still "default".
+        assert page.evaluate("Notification.permission") == "default"
+        page.locator("#alerts-menu summary").click()
+        button = page.get_by_role("button", name="Allow browser notifications")
+        expect(button).to_be_visible()
+        context.grant_permissions(["notifications"], origin=desk.url)
+        button.click()
+        expect(button).to_be_hidden()
+        # Turning the sound off is saved for the next page too.
+        page.get_by_label("Sound").uncheck()
+        expect(page.locator("#alerts-menu input[name=notify_sound]")).not_to_be_checked()
+        page.reload()
+        expect(page.locator("#alerts-menu input[name=notify_sound]")).not_to_be_checked()
+    finally:
+        context.close()
