@@ -23,6 +23,7 @@ from approvals.tasks import schedule_expiry
 from bots.events import event_record
 from bots.models import Bot, Event
 from bots.text import FIELD_PROBLEMS, TextProblem, text_problem
+from desk.avatars import agent_fields
 from desk.exceptions import BotNotConnected, Conflict, InvalidInput, NotAllowed, NotFound
 from desk.models import PRIORITY_RANK, Priority
 from desk.services import display_name
@@ -195,6 +196,8 @@ def _decide(
             payload["reason"] = approval.reason
         if approval.decided_by_name:
             payload["agentName"] = approval.decided_by_name
+        if approval.decided_by is not None:
+            payload.update(agent_fields(approval.decided_by))
         event_record(
             bot=approval.bot,
             ticket=ticket,

@@ -11,14 +11,16 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import register_converter
-from ninja import NinjaAPI, Path, Query, Status
+from ninja import File, NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
 from bots import services as bot_services
 from bots import wakeups
 from bots.events import bot_events_key, event_as_json
+from bots.links import resolve_file_links, signed_file_url
 from bots.models import ApiKey, Bot, Event
 from bots.schemas import (
     BOT_ID_PATTERN,
@@ -26,17 +28,20 @@ from bots.schemas import (
     DeployIn,
     ErrorOut,
     EventsOut,
+    FileOut,
     FreeText,
+    HistoryIn,
     MessageIn,
     MessageOut,
     StartHitlIn,
     StopHitlIn,
     TicketOut,
 )
-from desk import services
-from desk.exceptions import DeskError, NotFound
+from desk import content, files, services
+from desk.exceptions import BotNotConnected, DeskError, NotFound
 from desk.middleware import SERVER_ERROR
-from desk.models import Ticket
+from desk.models import Message, StoredFile, Ticket
+from desk.uploads import too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +88,7 @@ ERRORS = {
 }
 CONFLICT = {409: ErrorOut}
 MAX_WAIT = 30
+UploadField = File(..., description="One file, at most DESK_MAX_UPLOAD_BYTES.")
 BotId = Path(..., alias="botId", pattern=BOT_ID_PATTERN, description="The bot's own id.")
 
 
@@ -100,6 +106,8 @@ def on_desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if getattr(request, "upload_too_large", False):  # the upload stopped at the limit
+        return error(request, 413, "too_large", too_large_message())
     fields: dict[str, str] = {}
     for item in exc.errors:
         loc = [str(part) for part in item.get("loc", ())]
@@ -257,12 +265,48 @@ def start_hitl(request: HttpRequest, payload: StartHitlIn, bot_id: str = BotId):
         user_name=payload.userName.strip(),
         user_email=payload.userEmail,
         description=payload.description.strip(),
-        message_history=[
-            services.HistoryItem(role=h.role, text=h.text, created_at=h.createdAt)
-            for h in payload.messageHistory
-        ],
+        message_history=history_items(request, bot, payload.messageHistory),
     )
     return Status(201 if created else 200, ticket_json(ticket))
+
+
+def request_origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def history_items(
+    request: HttpRequest, bot: Bot, history: list[HistoryIn]
+) -> list[services.HistoryItem]:
+    """messageHistory in either shape, checked: every bad field named by its path."""
+    items, errors = [], {}
+    resolve = files.bot_resolver(bot, origins=[request_origin(request)])
+    for index, item in enumerate(history):
+        path = f"messageHistory.{index}"
+        if (item.role is None) == (item.source is None):
+            errors[f"{path}.role"] = "give either role (user or bot) or source, not both"
+            continue
+        role = item.role or item.source.type
+        if (item.type or "text") == "text" and item.payload is None:
+            if item.text is None:
+                errors[f"{path}.text"] = "is required"
+                continue
+            items.append(
+                services.HistoryItem(role=role, text=item.text, created_at=item.createdAt)
+            )
+            continue
+        data = {"type": item.type or "text", "payload": item.payload}
+        if item.payload is None:
+            errors[f"{path}.payload"] = f"is required for type {item.type}"
+            continue
+        try:
+            parsed = content.parse(data, types=content.HISTORY_TYPES, path=path, resolve=resolve)
+        except DeskError as exc:
+            errors.update(exc.fields)
+            continue
+        items.append(services.HistoryItem(role=role, created_at=item.createdAt, content=parsed))
+    if errors:
+        raise content.invalid(errors)
+    return items
 
 
 class ConversationIdConverter:
@@ -306,28 +350,77 @@ def post_message(
     live. The same `messageId` again stores nothing new and answers the stored message
     with `duplicate: true`. 409 `ticket_closed` when the conversation has no open ticket."""
     bot = bot_for_key(request, bot_id)
+    rich = None
+    if payload.type != "text" or payload.payload is not None:
+        data = payload.model_dump(exclude={"messageId", "userName", "text"}, exclude_none=True)
+        if payload.type == "text" and payload.payload is None:
+            data["text"] = payload.text
+        resolve = files.bot_resolver(bot, origins=[request_origin(request)])
+        rich = content.parse(data, resolve=resolve)
+    elif payload.text is None:
+        raise content.invalid({"text": "is required"})
     message, created = services.post_user_message(
         bot=bot,
         conversation_id=conversation_id,
-        text=payload.text,
+        text=payload.text or "",
         external_id=payload.messageId,
         user_name=payload.userName.strip(),
+        content=rich,
     )
+    return Status(202, message_json(message, duplicate=not created))
+
+
+def message_json(message: Message, *, duplicate: bool) -> dict:
     ticket = message.ticket
-    return Status(
-        202,
-        {
-            "id": message.pk,
-            "messageId": message.external_id,
-            "ticketId": str(ticket.public_id),
-            "ticketNumber": ticket.number,
-            "conversationId": ticket.conversation_id,
-            "text": message.text,
-            "userName": message.author_name,
-            "createdAt": message.created_at,
-            "duplicate": not created,
+    return {
+        "id": message.pk,
+        "messageId": message.external_id,
+        "ticketId": str(ticket.public_id),
+        "ticketNumber": ticket.number,
+        "conversationId": ticket.conversation_id,
+        "type": message.type,
+        "payload": resolve_file_links(message.payload) if message.payload else {
+            "text": message.text
         },
-    )
+        "text": message.text,
+        "userName": message.author_name,
+        "createdAt": message.created_at,
+        "duplicate": duplicate,
+    }
+
+
+@api.post(
+    "/bots/{botId}/files",
+    response={201: FileOut, **ERRORS},
+    summary="Upload a file to send in a message",
+    tags=["files"],
+)
+def upload_file(
+    request: HttpRequest,
+    file: UploadedFile = UploadField,
+    bot_id: str = BotId,
+):
+    """Store one file (multipart/form-data, field `file`) and answer its `url`: send it
+    in a message (imageUrl, audioUrl, videoUrl, fileUrl, a card's imageUrl). What the
+    file is comes from its bytes, not from the name or Content-Type sent with it: a
+    message naming a PDF as imageUrl is refused (422). Over DESK_MAX_UPLOAD_BYTES (10 MiB
+    by default): 413. HTML, SVG with scripts and executables are kept, but only ever
+    served as downloads. 403 until the bot is enabled on the Deflecting Bots page."""
+    bot = bot_for_key(request, bot_id)
+    if not bot.connected:
+        raise BotNotConnected()
+    stored = files.store_upload(file, bot=bot)
+    return Status(201, file_json(stored))
+
+
+def file_json(stored: StoredFile) -> dict:
+    return {
+        "fileId": str(stored.public_id),
+        "url": signed_file_url(stored.public_id.hex, stored.name),
+        "contentType": stored.content_type,
+        "size": stored.size,
+        "name": stored.name,
+    }
 
 
 @api.post(

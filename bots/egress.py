@@ -303,3 +303,35 @@ class WebhookClient:
                 return response.status_code
         finally:
             self._backend.attempt = None
+
+    def get(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
+        """The body of a GET that answers 200, read within `timeout` seconds of the call,
+        under the same address rules as a webhook (remote media, DESK_FETCH_REMOTE_MEDIA).
+        Redirects are not followed (each hop would need the address check).
+
+        Raises Refused for an address Desk may not reach or a body over `max_bytes`,
+        httpx.HTTPStatusError for another status, an httpx error otherwise."""
+        deadline = time.monotonic() + timeout
+        target = httpx.URL(url)
+        if target.scheme not in DEFAULT_PORTS:
+            raise Refused(f"Refused: {target.scheme or 'no'} scheme; use http or https.")
+        host = target.raw_host.decode("ascii").lower()
+        port = target.port or DEFAULT_PORTS[target.scheme]
+        addresses = checked_addresses(host, port, deadline)
+        self._backend.attempt = _Attempt(deadline, host, port, addresses)
+        try:
+            with self._client.stream("GET", target, timeout=timeout) as response:
+                response.raise_for_status()
+                if response.status_code != 200:
+                    raise httpx.HTTPStatusError(
+                        f"{response.status_code} is not 200", request=response.request,
+                        response=response,
+                    )
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise Refused(f"Refused: the body is over {max_bytes} bytes.")
+                return bytes(body)
+        finally:
+            self._backend.attempt = None

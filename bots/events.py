@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bots import wakeups
+from bots.links import resolve_file_links
 from bots.models import Bot, Event
 
 logger = logging.getLogger("bots.events")
@@ -57,14 +58,19 @@ def event_record(
 
 
 def event_as_json(event: Event) -> dict:
-    """The JSON a bot receives for one event, by webhook or long-poll."""
+    """The JSON a bot receives for one event, by webhook or long-poll. A file Desk keeps
+    is named by a URL signed now, so it works for DESK_FILE_URL_TTL_SECONDS from the
+    moment the bot reads the event, however late that is."""
+    payload = event.payload
+    if event.type == Event.Type.AGENT_MESSAGE:
+        payload = resolve_file_links(payload)
     return {
         "id": str(event.public_id),
         "cursor": event.pk,
         "type": event.type,
         # The same format as every other time in the API: 2026-05-06T09:30:00.123Z
         "createdAt": DjangoJSONEncoder().default(event.created_at),
-        **event.payload,
+        **payload,
     }
 
 

@@ -128,9 +128,45 @@ class BotOut(Schema):
     lastDeployedAt: datetime
 
 
+MessageType = Literal["text", "image", "audio", "video", "file", "location", "markdown", "bloc"]
+HistoryType = Literal[
+    "text", "image", "audio", "video", "file", "location", "markdown", "bloc",
+    "card", "carousel", "choice", "dropdown",
+]
+PAYLOAD_DESCRIPTION = (
+    "Botpress's shape: the type's fields in one object (e.g. {\"imageUrl\": …}), as "
+    "a Botpress message carries them."
+)
+
+
+# A number, not a string or a boolean that looks like one.
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class HistorySource(Schema):
+    type: Literal["user", "bot"] = Field(description="Who said it: the end user or the bot.")
+    userId: str | None = Field(None, description="The end user's id in the bot (ignored).")
+
+
 class HistoryIn(Schema):
-    role: Literal["user", "bot"]
-    text: Text
+    """One message of the conversation so far, in either shape: Desk's {role, text,
+    createdAt}, or Botpress's {source, type, payload} (a Botpress transcript as it is)."""
+
+    role: Literal["user", "bot"] | None = Field(
+        None, description="Desk's shape: who said it. Give role or source."
+    )
+    source: HistorySource | None = Field(
+        None, description="Botpress's shape: {type: user, userId} or {type: bot}."
+    )
+    type: HistoryType | None = Field(
+        None,
+        description=(
+            "The message type (default text); card, carousel, choice and dropdown are "
+            "what a bot showed."
+        ),
+    )
+    text: Text | None = Field(None, description="type text: what was said.")
+    payload: dict[str, Any] | None = Field(None, description=PAYLOAD_DESCRIPTION)
     createdAt: Time | None = Field(
         None, description="When it was said; without an offset, UTC. Default: now."
     )
@@ -157,7 +193,38 @@ class TicketOut(Schema):
 
 
 class MessageIn(Schema):
-    text: Text = Field(description="What the end user wrote.")
+    """An end-user message: `type` (default text) and that type's fields, beside it or in
+    `payload` (Botpress's shape). A URL is http(s): the `url` of a file uploaded to
+    /files, or your own (Desk shows it as a link and preview, never fetches it unless
+    its admin turned DESK_FETCH_REMOTE_MEDIA on)."""
+
+    type: MessageType = Field("text", description="The message type.")
+    text: Text | None = Field(
+        None,
+        description=(
+            "type text: what the end user wrote (required). Other types: your own text "
+            "rendering, used instead of Desk's (search, inbox preview)."
+        ),
+    )
+    imageUrl: str | None = Field(None, description="type image: the picture's URL.")
+    audioUrl: str | None = Field(None, description="type audio: the sound's URL.")
+    videoUrl: str | None = Field(None, description="type video: the film's URL.")
+    fileUrl: str | None = Field(None, description="type file: the file's URL.")
+    title: str | None = Field(
+        None, description="type file: its title; type location: the place's name."
+    )
+    latitude: Coordinate | None = Field(None, description="type location: -90 to 90.")
+    longitude: Coordinate | None = Field(None, description="type location: -180 to 180.")
+    address: str | None = Field(None, description="type location: the address.")
+    markdown: str | None = Field(None, description="type markdown: the text, in Markdown.")
+    items: list[dict[str, Any]] | None = Field(
+        None,
+        description=(
+            "type bloc: 1 to 20 messages ({type, payload}) of types text, image, audio, "
+            "video, file, location, markdown."
+        ),
+    )
+    payload: dict[str, Any] | None = Field(None, description=PAYLOAD_DESCRIPTION)
     messageId: FreeText(200, min_length=1) | None = Field(
         None, description="The bot's own id for this message: sending it twice stores it once."
     )
@@ -172,10 +239,28 @@ class MessageOut(Schema):
     ticketId: str
     ticketNumber: int
     conversationId: str
-    text: str
+    type: str = Field(description="The message type.")
+    payload: dict[str, Any] = Field(
+        description="The type's fields as stored (a file Desk keeps: a signed URL)."
+    )
+    text: str = Field(description="The message as text (for other types, Desk's rendering).")
     userName: str
     createdAt: datetime
     duplicate: bool = Field(description="True when this messageId was already stored.")
+
+
+class FileOut(Schema):
+    fileId: str = Field(description="Desk's id of the file.")
+    url: str = Field(
+        description=(
+            "Use it in a message (imageUrl, fileUrl, …), or fetch the file with it: it "
+            "works for DESK_FILE_URL_TTL_SECONDS (an hour by default); in a message it "
+            "names the file for good."
+        )
+    )
+    contentType: str = Field(description="What the file is, read from its bytes.")
+    size: int = Field(description="Bytes.")
+    name: str = Field(description="The file's name, as uploaded (cleaned).")
 
 
 class StopHitlIn(Schema):
@@ -232,8 +317,43 @@ class EventOut(Schema):
     reassigned: bool | None = Field(
         None, description="hitlAssigned: true when another agent took the ticket over."
     )
+    agentId: str | None = Field(
+        None,
+        description=(
+            "Events about an agent (hitlAssigned, agentMessage, hitlStopped agentClosed, "
+            "approvalDecided): the agent's stable id."
+        ),
+    )
+    agentAvatarUrl: str | None = Field(
+        None,
+        description=(
+            "With agentId: the agent's picture (PNG; their initials when they set none). "
+            "It does not expire; a new picture has a new URL."
+        ),
+    )
     messageId: int | None = Field(None, description="agentMessage: Desk's id of the message.")
-    text: str | None = Field(None, description="agentMessage: what the agent wrote.")
+    messageType: str | None = Field(
+        None,
+        description=(
+            "agentMessage: the message type (text, image, audio, video, file, location, "
+            "markdown or bloc: text and files together); its fields are in `payload`."
+        ),
+    )
+    text: str | None = Field(
+        None,
+        description=(
+            "agentMessage: the message as text, always there (a file: its name and a "
+            "signed URL) for channels that show text only."
+        ),
+    )
+    payload: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "agentMessage: the fields of its `messageType` (Botpress's shape), e.g. "
+            "{text} or {imageUrl} or {items: [...]} for a bloc; a Desk file's URL is "
+            "signed and works for DESK_FILE_URL_TTL_SECONDS after the event is read."
+        ),
+    )
     reason: str | None = Field(
         None,
         description=(

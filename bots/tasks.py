@@ -4,12 +4,14 @@ Workers run them: inside the server process by default (`manage.py serve`), or a
 separate `manage.py db_worker` processes sharing the queue. Every task here is safe
 to run twice or on two workers at once; the database decides who does the work.
 
-Two queues, so that time-critical work never waits behind a slow webhook receiver:
+Three queues, so that time-critical work never waits behind a slow webhook receiver:
 
 - TIMERS ("default"): tasks due at a moment, such as the agent-assignment timeout.
   Each is a short database transaction.
 - DELIVERIES ("deliveries"): webhook deliveries, each POST taking up to
   DESK_WEBHOOK_TIMEOUT_SECONDS.
+- MEDIA ("media"): work on files that nobody waits for: thumbnails, and the copies of
+  remote media when DESK_FETCH_REMOTE_MEDIA is on (`desk.files`).
 
 The embedded worker keeps a thread for TIMERS alone (bots/worker.py); scaled out, a
 `db_worker --queue-name default` process does the same (docs/deploy.md). Timers keep
@@ -26,6 +28,7 @@ from bots import delivery
 
 TIMERS = "default"
 DELIVERIES = "deliveries"
+MEDIA = "media"
 
 
 @task(queue_name=DELIVERIES, takes_context=True)

@@ -17,12 +17,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from desk.forwarded import AccessLogMiddleware, ClientAddressMiddleware  # noqa: E402
 from desk.origin import SameOriginValidator  # noqa: E402
 from desk.routing import websocket_urlpatterns  # noqa: E402
+from desk.uploads import BodySizeLimit  # noqa: E402
 
 application = ClientAddressMiddleware(
     AccessLogMiddleware(
         ProtocolTypeRouter(
             {
-                "http": django_asgi_app,
+                "http": BodySizeLimit(django_asgi_app),
                 "websocket": SameOriginValidator(
                     AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
                 ),

@@ -32,6 +32,7 @@ from bots.events import event_record
 from bots.models import Event
 from bots.tasks import TIMERS
 from desk import alerts, realtime, selectors
+from desk.avatars import agent_fields
 from desk.exceptions import InvalidInput, NotAllowed, NotFound
 from desk.models import (
     AgentProfile,
@@ -253,7 +254,7 @@ def assign(
         ticket=ticket,
         type=Event.Type.HITL_ASSIGNED,
         payload={
-            "agentName": display_name(assignee),
+            **agent_fields(assignee),
             "message": fill_agent_name(ticket.bot.agent_assigned_message, assignee),
             "reassigned": not first_assignment,
         },

@@ -458,7 +458,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         message_id = event["message_id"]
         if event["ticket_id"] != self.ticket_id:
             return
-        if message_id <= self.seen_up_to or message_id in self.sent:
+        stale = message_id <= self.seen_up_to or message_id in self.sent
+        if stale and not event.get("refresh"):  # a refreshed line replaces the tab's copy
             return
         self.sent.add(message_id)
         await self.send(text_data=event["html"])

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 
 
 class Priority(models.TextChoices):
@@ -139,8 +140,77 @@ class Ticket(models.Model):
         )
 
 
+class StoredFile(models.Model):
+    """A file Desk keeps: a bot's upload, an agent's attachment or avatar, or a copy of
+    remote media (DESK_FETCH_REMOTE_MEDIA). The bytes are in `STORAGES["default"]` under
+    `storage_name`; what they are was sniffed from the bytes (`desk.sniff`), never taken
+    from the sender. Served only to agents, and to bots through signed, expiring URLs."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        AUDIO = "audio"
+        VIDEO = "video"
+        FILE = "file"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=255, help_text="The sender's file name, cleaned.")
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    active = models.BooleanField(
+        default=False,
+        help_text="Active content (HTML, SVG with scripts, executables): only ever a download.",
+    )
+    storage_name = models.CharField(max_length=500)
+    thumbnail_name = models.CharField(max_length=500, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    bot = models.ForeignKey(
+        "bots.Bot", null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="uploaded_files",
+    )
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="files"
+    )
+    source_url = models.URLField(
+        max_length=2000, blank=True, help_text="Remote media: the URL it was fetched from."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["image", "audio", "video", "file"]),
+                name="stored_file_kind_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.content_type}, {self.size} bytes)"
+
+    @property
+    def inline(self) -> bool:
+        """Shown in the browser when opened (a picture, a sound, a film); anything else
+        is a download."""
+        return not self.active and self.kind != self.Kind.FILE and (
+            self.content_type != "image/svg+xml"
+        )
+
+
 class Message(models.Model):
-    """One line of a ticket's transcript. Ids only increase: they order and resume it."""
+    """One line of a ticket's transcript. Ids only increase: they order and resume it.
+
+    `type` and `payload` are the message as sent (Botpress's message types: text, image,
+    audio, video, file, location, markdown, bloc, and in a bot's history card, carousel,
+    choice, dropdown; see `desk.content`); a file Desk keeps is `desk-file:<id>` in the
+    payload and one of `files`. `text` is always its text rendering: what search, the
+    inbox preview and text-only bots read."""
 
     class Kind(models.TextChoices):
         USER = "user", "end user"
@@ -156,6 +226,9 @@ class Message(models.Model):
     )
     author_name = models.CharField(max_length=200, blank=True)
     text = models.TextField()
+    type = models.CharField(max_length=10, default="text")
+    payload = models.JSONField(default=dict, blank=True)
+    files = models.ManyToManyField(StoredFile, blank=True, related_name="messages")
     created_at = models.DateTimeField()
     # NULL, not "": a message without the sender's id is outside the uniqueness rule.
     external_id = models.CharField(  # noqa: DJ001
@@ -175,6 +248,13 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} on ticket {self.ticket_id}"
+
+    @cached_property
+    def blocks(self) -> list[dict]:
+        """What the agents' transcript draws for it (`desk.display`)."""
+        from desk.display import blocks
+
+        return blocks(self)
 
 
 # --- the team: availability, capacity, presence -----------------------------------------
@@ -210,6 +290,10 @@ class AgentProfile(models.Model):
     )
     last_assigned_at = models.DateTimeField(
         null=True, blank=True, help_text="The last time a ticket was assigned to this agent."
+    )
+    avatar = models.ForeignKey(
+        StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The picture bots show beside the agent's messages; initials without one.",
     )
     # The alerts of a new escalation or message: the agent may turn each off.
     notify_desktop = models.BooleanField(default=True)

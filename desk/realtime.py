@@ -94,6 +94,7 @@ class Announcement:
     ticket_id: int
     message_id: int | None = None
     parts: set[str] = field(default_factory=set)
+    refresh: bool = False  # a line the tabs have: shown again (a copy of its media arrived)
 
     @property
     def key(self) -> tuple:
@@ -133,9 +134,10 @@ def announce_ticket_changed(
     _once_on_commit(Announcement(ticket_id, parts=parts))
 
 
-def announce_message(ticket_id: int, message_id: int) -> None:
-    """A transcript line was added: tabs viewing the ticket append it."""
-    _once_on_commit(Announcement(ticket_id, message_id=message_id))
+def announce_message(ticket_id: int, message_id: int, *, refresh: bool = False) -> None:
+    """A transcript line was added (with `refresh`: changed): tabs viewing the ticket
+    append it (or replace their copy)."""
+    _once_on_commit(Announcement(ticket_id, message_id=message_id, refresh=refresh))
 
 
 def announce_agent_status(agent_id: int) -> None:
@@ -174,6 +176,7 @@ def render(announcement: Announcement) -> list[tuple[str, dict]]:
             "ticket_id": ticket_id,
             "message_id": message.pk,
             "html": html,
+            "refresh": announcement.refresh,
         }
         return [(ticket_group(ticket_id), frame)]
     row = fragments.inbox_row_update(ticket_id)

@@ -398,7 +398,11 @@ def agent_by_id(user_id: object):
 
 def transcript(ticket_id: int, *, after: int = 0) -> QuerySet[Message]:
     """A ticket's transcript lines in order; with `after`, only those a tab has not seen."""
-    return Message.objects.filter(ticket_id=ticket_id, id__gt=after).order_by("id")
+    return (
+        Message.objects.filter(ticket_id=ticket_id, id__gt=after)
+        .order_by("id")
+        .prefetch_related("files")
+    )
 
 
 def transcript_counts(ticket_id: int) -> dict:

@@ -23,6 +23,8 @@ from bots.models import Bot, Event
 from bots.tasks import TIMERS
 from desk import alerts, assignment, realtime, transcript
 from desk.assignment import assign, check_handles
+from desk.avatars import agent_fields
+from desk.content import Content
 from desk.exceptions import (
     AlreadyClaimed,
     AlreadyRated,
@@ -33,20 +35,24 @@ from desk.exceptions import (
     NotFound,
     TicketClosed,
 )
+from desk.files import agent_content, fetch_remote_media_later
+from desk.files import delete as delete_file
 from desk.models import (
     PRIORITY_RANK,
     RATING_COMMENT_MAX_LENGTH,
     RATING_SCALE,
+    AgentProfile,
     CloseReason,
     Message,
     Priority,
     Rating,
     Status,
+    StoredFile,
     Ticket,
 )
 from desk.people import display_name, fill_agent_name
 from desk.selectors import lock_open_ticket
-from desk.transcript import MAX_MESSAGE_LENGTH, clean_text, system_line
+from desk.transcript import MAX_MESSAGE_LENGTH, clean_text, link_files, system_line
 from reports import rollups
 
 __all__ = ["MAX_MESSAGE_LENGTH", "clean_text", "display_name"]  # read here by other modules
@@ -55,8 +61,9 @@ __all__ = ["MAX_MESSAGE_LENGTH", "clean_text", "display_name"]  # read here by o
 @dataclass(frozen=True)
 class HistoryItem:
     role: str  # "user" or "bot"
-    text: str
+    text: str = ""
     created_at: datetime | None = None
+    content: Content | None = None  # a message of another type than plain text
 
 
 
@@ -94,16 +101,24 @@ def start_hitl(
                 user_name=user_name,
                 user_email=user_email,
             )
-            Message.objects.bulk_create(
+            history = Message.objects.bulk_create(
                 Message(
                     ticket=ticket,
                     kind=Message.Kind.USER if item.role == "user" else Message.Kind.BOT,
                     author_name=user_name if item.role == "user" else bot.name,
-                    text=item.text,
+                    text=item.content.text if item.content else item.text,
+                    type=item.content.type if item.content else "text",
+                    payload=item.content.payload if item.content else {},
                     created_at=item.created_at or now,
                 )
                 for item in message_history
             )
+            link_files(
+                (message, item.content)
+                for message, item in zip(history, message_history, strict=True)
+                if item.content and item.content.files
+            )
+            fetch_remote_media_later(m for m in history if m.type != "text")
             if description:
                 Message.objects.create(
                     ticket=ticket, kind=Message.Kind.BOT, author_name=bot.name,
@@ -152,12 +167,17 @@ def post_user_message(
     *,
     bot: Bot,
     conversation_id: str,
-    text: str,
+    text: str = "",
     external_id: str | None = None,
     user_name: str = "",
+    content: Content | None = None,
 ) -> tuple[Message, bool]:
-    """Relay an end-user message into the open ticket. (message, created)."""
-    text = clean_text(text)
+    """Relay an end-user message into the open ticket. (message, created). `content`: a
+    message of another type than plain text (`desk.content`), its files stored already."""
+    if content is None:
+        text = clean_text(text)
+    else:
+        text = text.strip() or content.text
     ticket = _open_ticket(bot, conversation_id)
     if ticket is None:
         raise TicketClosed(
@@ -173,9 +193,14 @@ def post_user_message(
                 kind=Message.Kind.USER,
                 author_name=user_name or ticket.user_name,
                 text=text,
+                type=content.type if content else "text",
+                payload=content.payload if content else {},
                 external_id=external_id or None,
                 created_at=timezone.now(),
             )
+            if content is not None:
+                link_files([(message, content)])
+                fetch_remote_media_later([message])
             alerts.customer_wrote(ticket, message)
     except IntegrityError:
         if external_id:
@@ -329,9 +354,12 @@ def ticket_assign(
 
 
 @transaction.atomic
-def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
-    """Send the agent's reply to the end user. Replying to a pending ticket claims it."""
-    text = clean_text(text)
+def ticket_reply(
+    *, ticket_id: int, agent: AbstractBaseUser, text: str, files: list[StoredFile] = ()
+) -> Message:
+    """Send the agent's reply to the end user: text, files (stored already, see
+    `desk.files.agent_uploads`), or both. Replying to a pending ticket claims it."""
+    text = _agent_text(text, files)
     ticket = lock_open_ticket(ticket_id)
     if ticket.status == Status.PENDING:
         assign(ticket, assignee=agent, by=agent)
@@ -340,14 +368,19 @@ def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Messa
         check_handles(
             ticket, agent, f"{handler} is handling this ticket; add an internal note instead."
         )
+    content = agent_content(text, list(files)) if files else None
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.AGENT,
         author=agent,
         author_name=display_name(agent),
-        text=text,
+        text=content.text if content else text,
+        type=content.type if content else "text",
+        payload=content.payload if content else {},
         created_at=timezone.now(),
     )
+    if content is not None:
+        link_files([(message, content)])
     if ticket.first_reply_at is None:
         ticket.first_reply_at = message.created_at
         ticket.save(update_fields=["first_reply_at"])
@@ -356,22 +389,49 @@ def ticket_reply(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Messa
         bot=ticket.bot,
         ticket=ticket,
         type=Event.Type.AGENT_MESSAGE,
-        payload={"messageId": message.pk, "text": text, "agentName": display_name(agent)},
+        payload={
+            "messageId": message.pk,
+            "messageType": message.type,
+            "payload": content.payload if content else {"text": text},
+            "text": content.bot_text if content else text,
+            **agent_fields(agent),
+        },
     )
     realtime.announce_message(ticket.pk, message.pk)
     realtime.announce_ticket_changed(ticket.pk)
     return message
 
 
+def _agent_text(text: str, files) -> str:
+    """What an agent wrote, cleaned; with files, it may be left empty."""
+    if files and not (text or "").strip():
+        return ""
+    return clean_text(text)
+
+
 @transaction.atomic
-def ticket_add_note(*, ticket_id: int, agent: AbstractBaseUser, text: str) -> Message:
-    """An internal note: seen by agents only, never sent to the bot."""
-    text = clean_text(text)
+def ticket_add_note(
+    *, ticket_id: int, agent: AbstractBaseUser, text: str, files: list[StoredFile] = ()
+) -> Message:
+    """An internal note, with files or not: seen by agents only, never sent to the bot."""
+    text = _agent_text(text, files)
     ticket = lock_open_ticket(ticket_id)
-    message = transcript.note(ticket, agent, text)
+    content = agent_content(text, list(files)) if files else None
+    message = transcript.note(ticket, agent, text, content=content)
     # The details side bar counts notes; the inbox row and counts do not change.
     realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
     return message
+
+
+@transaction.atomic
+def agent_set_avatar(*, agent: AbstractBaseUser, picture: StoredFile | None) -> None:
+    """The picture bots show beside the agent's messages (None: their initials). The
+    previous picture is deleted."""
+    profile = assignment.profile_for(agent.pk)
+    old = profile.avatar
+    AgentProfile.objects.filter(pk=profile.pk).update(avatar=picture)
+    if old is not None and old != picture:
+        delete_file(old)
 
 
 @transaction.atomic
@@ -415,6 +475,8 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
     rating = None
     if reason == CloseReason.AGENT:
         payload["message"] = fill_agent_name(ticket.bot.session_ended_message, by)
+        if by is not None:
+            payload.update(agent_fields(by))
         if ticket.bot.csat_message:
             # The bot asks the customer; their answer comes back through `rate_conversation`.
             rating = Rating.objects.create(ticket=ticket, asked_at=now)

@@ -192,13 +192,14 @@ if redis_url:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Two queues, so time-critical work never waits behind a slow webhook receiver:
+# Three queues, so time-critical work never waits behind a slow webhook receiver:
 # "default" holds the timers (agent-assignment timeouts), "deliveries" the webhook
-# deliveries (see bots/tasks.py and docs/deploy.md).
+# deliveries, "media" the thumbnails and copies of remote media (see bots/tasks.py and
+# docs/deploy.md).
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "deliveries"],
+        "QUEUES": ["default", "deliveries", "media"],
     }
 }
 
@@ -268,8 +269,58 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The bot API refuses bodies over 1 MiB with 413.
+# The bot API refuses bodies over 1 MiB with 413 (file uploads: DESK_MAX_UPLOAD_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- files (attachments, avatars) ---------------------------------------------------
+# Where Desk keeps files: the local filesystem under var/files by default; with
+# DESK_S3_BUCKET set, any S3-compatible store through django-storages (`pip install
+# desk[s3]`), so several server processes share them. See docs/configuration.md.
+MEDIA_ROOT = Path(os.environ.get("DESK_FILES_DIR", VAR_DIR / "files"))
+if s3_bucket := os.environ.get("DESK_S3_BUCKET"):
+    _files_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": s3_bucket,
+            "endpoint_url": os.environ.get("DESK_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("DESK_S3_REGION") or None,
+            "access_key": envsecret("DESK_S3_ACCESS_KEY_ID"),
+            "secret_key": envsecret("DESK_S3_SECRET_ACCESS_KEY"),
+            "location": os.environ.get("DESK_S3_PREFIX", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _files_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": _files_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# The largest file a bot or an agent may upload (413 beyond it).
+DESK_MAX_UPLOAD_BYTES = envint("DESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# How long a file URL given to a bot (an upload's answer, an agentMessage) works.
+DESK_FILE_URL_TTL_SECONDS = envint("DESK_FILE_URL_TTL_SECONDS", 3600)
+# Media URLs a bot sends are shown as links and previews in the agent's browser; Desk
+# itself fetches them (and keeps a copy) only when this is on, through the same
+# private-address guard as webhooks (DESK_WEBHOOK_ALLOW_PRIVATE, …_ALLOWED_NETWORKS).
+DESK_FETCH_REMOTE_MEDIA = envbool("DESK_FETCH_REMOTE_MEDIA", "false")
+# An agent's upload never sent in a message is deleted after this many hours.
+DESK_UNSENT_FILE_HOURS = envint("DESK_UNSENT_FILE_HOURS", 24)
+# Desk's address as bots and their channels reach it (file and avatar URLs in answers
+# and events), e.g. https://desk.example.com. Empty: the address `manage.py serve`
+# listens on.
+DESK_PUBLIC_URL = os.environ.get("DESK_PUBLIC_URL", "")
+# Uploads over DESK_MAX_UPLOAD_BYTES stop at once and answer 413 (desk/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "desk.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

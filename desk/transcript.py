@@ -2,6 +2,7 @@
 lines and internal notes. The write primitives the service modules (`desk.services`,
 `desk.assignment`) share; who may write what is decided there, not here."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,6 +30,17 @@ def clean_text(text: str, *, field: str = "text") -> str:
     return text
 
 
+def link_files(pairs: Iterable[tuple[Message, object]]) -> None:
+    """Link each message to the Desk files its content names (`Content.files`)."""
+    through = Message.files.through
+    rows = [
+        through(message_id=message.pk, storedfile_id=stored.pk)
+        for message, content in pairs
+        for stored in {f.pk: f for f in content.files}.values()
+    ]
+    through.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 def system_line(ticket: Ticket, text: str, now: datetime) -> Message:
     message = Message.objects.create(
         ticket=ticket, kind=Message.Kind.SYSTEM, text=text, created_at=now
@@ -37,15 +49,20 @@ def system_line(ticket: Ticket, text: str, now: datetime) -> Message:
     return message
 
 
-def note(ticket: Ticket, agent: AbstractBaseUser, text: str) -> Message:
-    """An internal note (already cleaned): agents see it, the bot never does."""
+def note(ticket: Ticket, agent: AbstractBaseUser, text: str, content=None) -> Message:
+    """An internal note (already cleaned), with files as `content` (`desk.content.Content`)
+    or not: agents see it, the bot never does."""
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.NOTE,
         author=agent,
         author_name=display_name(agent),
-        text=text,
+        text=content.text if content else text,
+        type=content.type if content else "text",
+        payload=content.payload if content else {},
         created_at=timezone.now(),
     )
+    if content is not None:
+        link_files([(message, content)])
     realtime.announce_message(ticket.pk, message.pk)
     return message

@@ -5,13 +5,24 @@ from django.urls import include, path
 
 from bots import views as bot_views
 from bots.api import api
-from desk import settings_views, views
+from desk import file_views, settings_views, views
 from desk.login import LoginView, LogoutView
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
     path("tickets/<int:ticket_id>/actions/", views.ticket_action, name="ticket-action"),
+    path(
+        "tickets/<int:ticket_id>/files/", file_views.ticket_upload, name="ticket-upload"
+    ),
+    path("files/<uuid:file_id>/thumbnail/", file_views.thumbnail, name="file-thumbnail"),
+    path("files/<uuid:file_id>/<path:name>", file_views.file, name="file"),
+    path(
+        "avatars/<int:agent_id>-<slug:version>-<slug:token>.png",
+        file_views.avatar,
+        name="avatar",
+    ),
+    path("me/profile/", file_views.profile, name="profile"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("me/availability/", views.availability, name="availability"),

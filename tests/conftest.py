@@ -94,3 +94,17 @@ def agent_client(agent) -> Client:
     client = Client()
     client.force_login(agent)
     return client
+
+
+@pytest.fixture(autouse=True)
+def file_storage(settings, tmp_path):
+    """Every test keeps the files it stores in a folder of its own (STORAGES["default"])."""
+    location = tmp_path / "files"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location

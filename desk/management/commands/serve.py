@@ -51,11 +51,14 @@ class Command(BaseCommand):
             size = settings.DESK_EMBEDDED_WORKER_THREADS
             worker = WorkerPool(size).start()
             self.stdout.write(
-                f"Task worker: embedded, {size} threads for webhooks and 1 for timeouts"
+                f"Task worker: embedded, {size} threads for webhooks and media, 1 for timeouts"
                 " (they run in this process)"
             )
         else:
             self.stdout.write("Task worker: external (run `manage.py db_worker`)")
+        if not settings.DESK_PUBLIC_URL:
+            # File and avatar URLs given to bots point here (DESK_PUBLIC_URL overrides).
+            settings.DESK_PUBLIC_URL = f"http://{local_address(host)}:{port}"
         if not settings.DESK_DEMO_DESK_URL:
             # The demo bot calls Desk's API here, never at a request's Host header.
             settings.DESK_DEMO_DESK_URL = f"http://{local_address(host)}:{port}/"

@@ -21,6 +21,7 @@ from desk_sdk import (
     Bot,
     BotStats,
     Desk,
+    DeskFile,
     EventPage,
     Rating,
     StoredMessage,
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.slow
 # Each answer schema of the document → the SDK model that reads it.
 ANSWER_MODELS = {"BotOut": Bot, "TicketOut": Ticket, "MessageOut": StoredMessage,
                  "EventsOut": EventPage, "ApprovalOut": Approval, "StatsOut": BotStats,
-                 "RatingOut": Rating}
+                 "RatingOut": Rating, "FileOut": DeskFile}
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ from desk_sdk.models import (
     Bot,
     BotStats,
     Csat,
+    DeskFile,
     Event,
     EventPage,
     HistoryItem,
@@ -60,5 +61,5 @@ __all__ = [
     "DeskUnreachable", "InvalidWebhook",
     "Bot", "Ticket", "StoredMessage", "Event", "HitlAssigned", "AgentMessage", "HitlStopped",
     "ApprovalDecided", "Approval", "EventPage", "HistoryItem", "parse_event", "verify_webhook",
-    "Csat", "Rating", "BotStats",
+    "Csat", "Rating", "BotStats", "DeskFile",
 ]

@@ -20,6 +20,7 @@ from desk_sdk.models import (
     Bot,
     BotStats,
     DeployRequest,
+    DeskFile,
     EventPage,
     HistoryItem,
     MessageRequest,
@@ -74,6 +75,7 @@ class Call(Generic[T]):
     parse: Callable[[httpx.Response], T]
     idempotence: str = ALWAYS
     json: dict[str, Any] | None = None
+    files: dict[str, Any] | None = None  # multipart: {"file": (name, bytes, content type)}
     params: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
 
@@ -173,6 +175,7 @@ class Operations:
         ("POST", "/api/v1/bots/{botId}/approvals/{approvalId}/cancel"): "cancel_approval",
         ("PUT", "/api/v1/bots/{botId}/stats/{date}"): "report_stats",
         ("POST", "/api/v1/bots/{botId}/conversations/{conversationId}/rating"): "rate",
+        ("POST", "/api/v1/bots/{botId}/files"): "upload_file",
     }
 
     def __init__(self, bot_id: str) -> None:
@@ -207,11 +210,11 @@ class Operations:
         return Call("POST", f"{self._bot_path}/startHitl", _ticket, ALWAYS, json=body)
 
     def _send_message(
-        self, conversation_id: str, text: str, message_id: str | None, **fields: Any
+        self, conversation_id: str, message_id: str | None, **fields: Any
     ) -> Call[StoredMessage]:
         # Every message carries an id, so a repeated send is stored once (duplicate=true).
         message_id = message_id or f"sdk-{uuid.uuid4().hex}"
-        body = MessageRequest(text=text, message_id=message_id, **_given(**fields)).to_json()
+        body = MessageRequest(message_id=message_id, **_given(**fields)).to_json()
         path = f"{self._bot_path}/conversations/{_segment(conversation_id)}/messages"
         return Call(
             "POST", path, lambda r: StoredMessage.model_validate(r.json()), ALWAYS, json=body
@@ -229,6 +232,14 @@ class Operations:
             params=params, timeout=wait + timeout,
         )
 
+
+    def _upload_file(self, data: bytes, name: str, content_type: str) -> Call[DeskFile]:
+        # A repeat stores the same bytes again under a new id (never used, then deleted):
+        # safe to retry.
+        return Call(
+            "POST", f"{self._bot_path}/files", lambda r: DeskFile.model_validate(r.json()),
+            ALWAYS, files={"file": (name, data, content_type)},
+        )
 
     def _report_stats(self, day: date | str, conversations: int) -> Call[BotStats]:
         day = day.isoformat() if isinstance(day, date) else str(day)
@@ -268,3 +279,16 @@ def listen_pause(failures: int, cap: float) -> float:
 # Errors after which polling again cannot help: the key or the bot is wrong.
 FATAL_FOR_LISTEN = (errors.Unauthorized, errors.Forbidden, errors.NotFound,
                     errors.ValidationFailed)
+
+
+def file_bytes(file: Any, name: str | None) -> tuple[bytes, str]:
+    """(bytes, name) of what upload_file was given: bytes, a path, or a binary file."""
+    import os
+
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return bytes(file), name or "file"
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as handle:
+            return handle.read(), name or os.path.basename(os.fspath(file))
+    data = file.read()
+    return data, name or os.path.basename(getattr(file, "name", "") or "") or "file"

@@ -31,6 +31,7 @@ from desk_sdk._calls import (
     Operations,
     Retry,
     answer,
+    file_bytes,
     listen_pause,
     retry_delay,
     unreachable,
@@ -40,6 +41,7 @@ from desk_sdk.models import (
     Approval,
     Bot,
     BotStats,
+    DeskFile,
     Event,
     EventPage,
     HistoryItem,
@@ -60,6 +62,19 @@ def _headers(api_key: str) -> dict[str, str]:
     if not api_key:
         raise ValueError("api_key is required: a Desk API key (Settings → API keys)")
     return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}
+
+
+def file_message(uploaded: DeskFile, text: str | None) -> dict[str, Any]:
+    """send_message's fields for an uploaded file, after `text` when given (a bloc)."""
+    field = {"image": "imageUrl", "audio": "audioUrl", "video": "videoUrl"}.get(
+        uploaded.message_type, "fileUrl"
+    )
+    item: dict[str, Any] = {"type": uploaded.message_type, "payload": {field: uploaded.url}}
+    if item["type"] == "file":
+        item["payload"]["title"] = uploaded.name
+    if text:
+        return {"type": "bloc", "items": [{"type": "text", "payload": {"text": text}}, item]}
+    return {"type": item["type"], "payload": item["payload"]}
 
 
 class Desk(Operations):
@@ -107,7 +122,7 @@ class Desk(Operations):
             try:
                 try:
                     response = self._http.request(
-                        call.method, self.url + call.path, json=call.json,
+                        call.method, self.url + call.path, json=call.json, files=call.files,
                         params=call.params or None, headers=self._headers,
                         timeout=call.timeout or self.timeout,
                     )
@@ -172,17 +187,64 @@ class Desk(Operations):
     def send_message(
         self,
         conversation_id: str,
-        text: str,
+        text: str | None = None,
         *,
+        type: str | None = None,
+        image_url: str | None = None,
+        audio_url: str | None = None,
+        video_url: str | None = None,
+        file_url: str | None = None,
+        title: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        address: str | None = None,
+        markdown: str | None = None,
+        items: list[dict[str, Any]] | None = None,
+        payload: dict[str, Any] | None = None,
         message_id: str | None = None,
         user_name: str | None = None,
     ) -> StoredMessage:
-        """Relay the end user's message to the agent. Without `message_id` the SDK makes
-        one, so a retried send is stored once. Raises `TicketClosed` when the handoff is
-        over (the bot answers the user itself again)."""
-        return self._call(
-            self._send_message(conversation_id, text, message_id, user_name=user_name)
-        )
+        """Relay the end user's message to the agent: text, or another `type` with its
+        fields (image_url, audio_url, video_url, file_url and title, latitude/longitude/
+        address/title, markdown, a bloc's items), or a Botpress message as it is
+        (`type` and `payload`). A URL is http(s): an `upload_file` url, or your own.
+        Without `message_id` the SDK makes one, so a retried send is stored once. Raises
+        `TicketClosed` when the handoff is over (the bot answers the user itself again),
+        `ValidationFailed` naming the field Desk refused."""
+        return self._call(self._send_message(
+            conversation_id, message_id, text=text, type=type, image_url=image_url,
+            audio_url=audio_url, video_url=video_url, file_url=file_url, title=title,
+            latitude=latitude, longitude=longitude, address=address, markdown=markdown,
+            items=items, payload=payload, user_name=user_name,
+        ))
+
+    def upload_file(
+        self, file: Any, *, name: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> DeskFile:
+        """Upload a file (bytes, a path, or a binary file object) to send in a message:
+        `send_message(conv, type=f.message_type, image_url=f.url)`, or `send_file`.
+        Desk reads what it is from the bytes (`f.content_type`). Raises
+        `PayloadTooLarge` over Desk's limit (10 MiB by default)."""
+        data, name = file_bytes(file, name)
+        return self._call(self._upload_file(data, name, content_type))
+
+    def send_file(
+        self, conversation_id: str, file: Any, *, name: str | None = None,
+        text: str | None = None, message_id: str | None = None, user_name: str | None = None,
+    ) -> StoredMessage:
+        """Upload a file and send it as what it is (an image, audio, a video or a file),
+        with `text` before it when given (a bloc)."""
+        uploaded = self.upload_file(file, name=name)
+        return self.send_message(conversation_id, **file_message(uploaded, text),
+                                 message_id=message_id, user_name=user_name)
+
+    def download_file(self, url: str) -> bytes:
+        """The bytes of a file Desk sent (an agentMessage's URL, signed: no key needed)."""
+        response = self._http.get(url, timeout=self.timeout)
+        if response.status_code != 200:
+            raise errors.error_for(response.status_code, response.text, dict(response.headers))
+        return response.content
 
     def stop_hitl(self, conversation_id: str, *, reason: str | None = None) -> Ticket:
         """End the handoff (`reason`: "cancel", the default, or "timeout"): the ticket
@@ -334,7 +396,7 @@ class AsyncDesk(Operations):
             try:
                 try:
                     response = await self._http.request(
-                        call.method, self.url + call.path, json=call.json,
+                        call.method, self.url + call.path, json=call.json, files=call.files,
                         params=call.params or None, headers=self._headers,
                         timeout=call.timeout or self.timeout,
                     )
@@ -392,15 +454,54 @@ class AsyncDesk(Operations):
     async def send_message(
         self,
         conversation_id: str,
-        text: str,
+        text: str | None = None,
         *,
+        type: str | None = None,
+        image_url: str | None = None,
+        audio_url: str | None = None,
+        video_url: str | None = None,
+        file_url: str | None = None,
+        title: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        address: str | None = None,
+        markdown: str | None = None,
+        items: list[dict[str, Any]] | None = None,
+        payload: dict[str, Any] | None = None,
         message_id: str | None = None,
         user_name: str | None = None,
     ) -> StoredMessage:
         """See `Desk.send_message`."""
-        return await self._call(
-            self._send_message(conversation_id, text, message_id, user_name=user_name)
-        )
+        return await self._call(self._send_message(
+            conversation_id, message_id, text=text, type=type, image_url=image_url,
+            audio_url=audio_url, video_url=video_url, file_url=file_url, title=title,
+            latitude=latitude, longitude=longitude, address=address, markdown=markdown,
+            items=items, payload=payload, user_name=user_name,
+        ))
+
+    async def upload_file(
+        self, file: Any, *, name: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> DeskFile:
+        """See `Desk.upload_file`."""
+        data, name = file_bytes(file, name)
+        return await self._call(self._upload_file(data, name, content_type))
+
+    async def send_file(
+        self, conversation_id: str, file: Any, *, name: str | None = None,
+        text: str | None = None, message_id: str | None = None, user_name: str | None = None,
+    ) -> StoredMessage:
+        """See `Desk.send_file`."""
+        uploaded = await self.upload_file(file, name=name)
+        return await self.send_message(conversation_id, **file_message(uploaded, text),
+                                       message_id=message_id, user_name=user_name)
+
+    async def download_file(self, url: str) -> bytes:
+        """See `Desk.download_file`."""
+        response = await self._http.get(url, timeout=self.timeout)
+        if response.status_code != 200:
+            raise errors.error_for(response.status_code, response.text, dict(response.headers))
+        return response.content
 
     async def stop_hitl(self, conversation_id: str, *, reason: str | None = None) -> Ticket:
         """See `Desk.stop_hitl`."""

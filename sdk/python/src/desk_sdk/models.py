@@ -81,10 +81,31 @@ class StoredMessage(_Shape):
     ticket_id: str
     ticket_number: int
     conversation_id: str
+    type: str = "text"
+    payload: dict[str, Any] = Field(default_factory=dict)
     text: str
     user_name: str = ""
     created_at: datetime | None = None
     duplicate: bool = False
+
+
+class DeskFile(_Shape):
+    """A file uploaded to Desk (upload_file's answer). Send `url` in a message (image_url,
+    file_url, …); it is also a download link that works for an hour."""
+
+    file_id: str
+    url: str
+    content_type: str
+    size: int
+    name: str
+
+    @property
+    def message_type(self) -> str:
+        """The message type that shows this file: image, audio, video or file."""
+        for kind in ("image", "audio", "video"):
+            if self.content_type.startswith(f"{kind}/") and self.content_type != "image/svg+xml":
+                return kind
+        return "file"
 
 
 class Event(_Shape):
@@ -110,21 +131,39 @@ class HitlEvent(Event):
 
 
 class HitlAssigned(HitlEvent):
-    """An agent claimed the ticket (or it was reassigned): show `message` to the user."""
+    """An agent claimed the ticket (or it was reassigned): show `message` to the user.
+    `agent_id` is stable; `agent_avatar_url` is the agent's picture (PNG)."""
 
     type: Literal["hitlAssigned"] = "hitlAssigned"
     agent_name: str = ""
+    agent_id: str | None = None
+    agent_avatar_url: str | None = None
     message: str = ""
     reassigned: bool = False
 
 
 class AgentMessage(HitlEvent):
-    """The agent replied: relay `text` to the end user."""
+    """The agent replied: relay it to the end user. `text` is always there (a file: its
+    name and URL) for channels that show text only; `message_type` and `payload` are the
+    message as Botpress types it (text, image, audio, video, file, location, markdown, or
+    bloc: text and files together, `payload["items"]`). A file's URL works for an hour
+    after Desk sent the event: fetch it (`download_file`) to keep it."""
 
     type: Literal["agentMessage"] = "agentMessage"
     text: str = ""
+    message_type: str = "text"
+    payload: dict[str, Any] = Field(default_factory=dict)
     agent_name: str = ""
+    agent_id: str | None = None
+    agent_avatar_url: str | None = None
     message_id: int | None = None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The message as a list of {type, payload}: a bloc's items, or the message alone."""
+        if self.message_type == "bloc":
+            return list(self.payload.get("items", []))
+        return [{"type": self.message_type, "payload": self.payload}]
 
 
 class Csat(_Shape):
@@ -143,6 +182,9 @@ class HitlStopped(HitlEvent):
     reason: str = ""
     message: str | None = None
     csat: Csat | None = None
+    agent_name: str | None = None  # agentClosed: who closed it
+    agent_id: str | None = None
+    agent_avatar_url: str | None = None
 
 
 class ApprovalDecided(Event):
@@ -159,6 +201,8 @@ class ApprovalDecided(Event):
     edited: bool = False
     reason: str | None = None
     agent_name: str | None = None
+    agent_id: str | None = None
+    agent_avatar_url: str | None = None
     decided_at: datetime | None = None
 
 
@@ -273,11 +317,16 @@ class EventPage(_Shape):
 
 
 class HistoryItem(_Shape):
-    """A line of the conversation so far, for start_hitl's `message_history`
-    (`role`: "user" or "bot")."""
+    """A message of the conversation so far, for start_hitl's `message_history`: Desk's
+    shape (`role` "user" or "bot", `text`), or Botpress's (`source` {"type": "user",
+    "userId": …} or {"type": "bot"}, `type`, `payload`), e.g. a card the bot showed:
+    HistoryItem(role="bot", type="card", payload={"title": …, "actions": […]})."""
 
-    role: str
-    text: str
+    role: str | None = None
+    source: dict[str, Any] | None = None
+    type: str | None = None
+    text: str | None = None
+    payload: dict[str, Any] | None = None
     created_at: datetime | None = None
 
 
@@ -302,7 +351,19 @@ class StartHitlRequest(_Shape):
 
 
 class MessageRequest(_Shape):
-    text: str
+    type: str | None = None
+    text: str | None = None
+    image_url: str | None = None
+    audio_url: str | None = None
+    video_url: str | None = None
+    file_url: str | None = None
+    title: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+    markdown: str | None = None
+    items: list[dict[str, Any]] | None = None
+    payload: dict[str, Any] | None = None
     message_id: str
     user_name: str | None = None
 
