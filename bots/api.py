@@ -409,7 +409,7 @@ def upload_file(
     bot = bot_for_key(request, bot_id)
     if not bot.connected:
         raise BotNotConnected()
-    stored = files.store_upload(file, bot=bot)
+    stored = files.store_upload(file, bot=bot, forget_unsent=True)
     return Status(201, file_json(stored))
 
 
