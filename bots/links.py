@@ -100,7 +100,7 @@ def avatar_token(agent_id: int, version: str) -> str:
 
 def avatar_url(agent_id: int, version: str) -> str:
     """The agent's avatar, absolute, signed, never expiring; a new picture is a new URL."""
-    return f"{public_url()}/avatars/{agent_id}-{version}-{avatar_token(agent_id, version)}.png"
+    return f"{public_url()}/avatars/{agent_id}/{version}/{avatar_token(agent_id, version)}.png"
 
 
 def avatar_token_valid(agent_id: int, version: str, token: str) -> bool:

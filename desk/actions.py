@@ -1,6 +1,7 @@
 """What an agent may ask for on a ticket, in a form post or a websocket frame.
 
-Both carry the same fields (`action`, plus `text`, `priority` or `assignee`); this
+Both carry the same fields (`action`, plus `text` and `files` (ids of the agent's
+uploads), `priority` or `assignee`); this
 module turns them into exactly one service call. It checks access to the ticket and
 the shape of the input, nothing else: the rules live in `desk.services`.
 """
@@ -10,11 +11,12 @@ from collections.abc import Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from desk import selectors, services
+from desk import files, selectors, services
 from desk.access import ticket_for_agent
 from desk.exceptions import InvalidInput, NotFound
 from desk.models import Priority
 
+MAX_ATTACHMENTS = 10
 ACTIONS = ("claim", "assign", "priority", "reply", "note", "close")
 
 # What the agent sees once the action went through (a plain POST's flash message).
@@ -26,6 +28,19 @@ DONE = {
     "note": "Note added.",
     "close": "Ticket closed.",
 }
+
+
+def _attached(ticket, agent, data: Mapping) -> list:
+    """The agent's uploads the message names (`files`: one id, or several)."""
+    if hasattr(data, "getlist"):
+        ids = data.getlist("files")
+    else:
+        ids = data.get("files") or []
+        ids = [ids] if isinstance(ids, str) else ids
+    if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"Attach at most {MAX_ATTACHMENTS} files to one message.",
+                           field="files")
+    return files.agent_uploads(ticket=ticket, agent=agent, ids=[str(i) for i in ids if i])
 
 
 def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str:
@@ -52,10 +67,14 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
                 raise InvalidInput("Choose low, medium, high or urgent.", field="priority")
             services.ticket_set_priority(ticket_id=ticket.pk, agent=agent, priority=priority)
         case "reply":
-            services.ticket_reply(ticket_id=ticket.pk, agent=agent, text=str(data.get("text", "")))
+            services.ticket_reply(
+                ticket_id=ticket.pk, agent=agent, text=str(data.get("text", "")),
+                files=_attached(ticket, agent, data),
+            )
         case "note":
             services.ticket_add_note(
-                ticket_id=ticket.pk, agent=agent, text=str(data.get("text", ""))
+                ticket_id=ticket.pk, agent=agent, text=str(data.get("text", "")),
+                files=_attached(ticket, agent, data),
             )
         case "close":
             services.ticket_close(ticket_id=ticket.pk, agent=agent)

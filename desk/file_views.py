@@ -176,9 +176,9 @@ def ticket_upload(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The composer's attachment (multipart, field `file`), stored before it is sent: the
     answer says what it is; the message that names it comes after."""
     ticket = ticket_for_agent(request.user, ticket_id)
+    upload = request.FILES.get("file")  # read first: the size limit applies as it is read
     if getattr(request, "upload_too_large", False):
         return JsonResponse({"error": "too_large", "message": too_large_message()}, status=413)
-    upload = request.FILES.get("file")
     if upload is None:
         return JsonResponse(
             {"error": "invalid", "message": "Choose a file to attach.",

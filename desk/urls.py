@@ -18,7 +18,7 @@ urlpatterns = [
     path("files/<uuid:file_id>/thumbnail/", file_views.thumbnail, name="file-thumbnail"),
     path("files/<uuid:file_id>/<path:name>", file_views.file, name="file"),
     path(
-        "avatars/<int:agent_id>-<slug:version>-<slug:token>.png",
+        "avatars/<int:agent_id>/<slug:version>/<slug:token>.png",
         file_views.avatar,
         name="avatar",
     ),

@@ -4,6 +4,7 @@ With JavaScript the pages act over their websocket; every action also works as a
 ordinary form post (CSRF-checked, answered with a redirect), so nothing depends on it.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,12 +12,14 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import actions, alerts, assignment, fragments
+from desk import actions, alerts, assignment, files, fragments
 from desk.access import ticket_for_agent
 from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
+from desk.files import FileTooLarge
 from desk.models import Availability
 from desk.selectors import InboxFilter, transcript
+from desk.uploads import human_size, too_large_message
 
 PAGE_SIZE = INBOX_PAGE_SIZE
 
@@ -38,15 +41,29 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     context = fragments.ticket_context(found)
     context["messages_list"] = list(transcript(found.pk))
     context["last_message_id"] = context["messages_list"][-1].pk if context["messages_list"] else 0
+    context["max_upload"] = human_size(settings.DESK_MAX_UPLOAD_BYTES)
     return render(request, "desk/ticket.html", context)
 
 
 @login_required
 @require_POST
 def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """The same fields a websocket frame carries, as a form post."""
+    """The same fields a websocket frame carries, as a form post (which may also carry
+    files to attach, `upload`: stored first, then named by the message)."""
+    data = request.POST
     try:
-        action = actions.perform(agent=request.user, ticket_id=ticket_id, data=request.POST)
+        uploads = request.FILES.getlist("upload")  # read first: the size limit applies
+        if getattr(request, "upload_too_large", False):
+            raise FileTooLarge(too_large_message())
+        if uploads:
+            ticket = ticket_for_agent(request.user, ticket_id)
+            data = request.POST.copy()
+            for upload in uploads:
+                stored = files.store_upload(
+                    upload, agent=request.user, ticket=ticket, forget_unsent=True
+                )
+                data.appendlist("files", str(stored.public_id))
+        action = actions.perform(agent=request.user, ticket_id=ticket_id, data=data)
     except NotFound:
         ticket_for_agent(request.user, ticket_id)  # answers 404
         raise

@@ -163,11 +163,12 @@
 
   // --- the composer: Enter sends, Shift+Enter is a new line ----------------------------------
   var unsent = "";
+  var unsentFiles = [];
   document.addEventListener("keydown", function (e) {
     if (!e.target.matches("#composer textarea")) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
-      if (e.target.value.trim()) e.target.form.requestSubmit();
+      if (e.target.value.trim() || attachedCount(e.target.form)) e.target.form.requestSubmit();
     }
   });
   document.addEventListener("htmx:wsAfterSend", function (e) {
@@ -176,9 +177,152 @@
     var area = form.querySelector("textarea");
     unsent = area.value;
     area.value = "";
+    var list = attachmentList(form);
+    if (list) {
+      unsentFiles = Array.prototype.slice.call(list.children);
+      list.replaceChildren();
+      list.hidden = true;
+      syncRequired(form);
+    }
     area.focus();
     lastTyping = 0;
   });
+
+  // --- attachments: the button, drag and drop, paste; uploaded before sending ---------------
+  // Each file is stored by Desk first (POST /tickets/ID/files/, with a progress bar); the
+  // message then names the stored files (hidden inputs "files"), so a message is only
+  // sent once its files are kept. A file can be removed before sending.
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+  function attachmentList(form) { return form.querySelector(".attachments"); }
+  function uploading(form) { return form.querySelectorAll(".attachment.uploading").length; }
+  function attachedCount(form) { return form.querySelectorAll(".attachment input[name=files]").length; }
+  function syncRequired(form) {
+    var area = form.querySelector("textarea");
+    if (area) area.required = attachedCount(form) === 0 && uploading(form) === 0;
+  }
+  function humanSize(n) {
+    if (n < 1024) return n + " bytes";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1).replace(/\.0$/, "") + " KiB";
+    return (n / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MiB";
+  }
+  function attach(form, file) {
+    var list = attachmentList(form);
+    if (!list || !form.dataset.uploadUrl) return;
+    var item = document.createElement("li");
+    item.className = "attachment uploading";
+    var name = file.name || "pasted-image.png";
+    var label = document.createElement("span");
+    label.className = "attachment-name";
+    label.textContent = name + " · " + humanSize(file.size);
+    var bar = document.createElement("progress");
+    bar.max = 100; bar.value = 0;
+    bar.setAttribute("aria-label", "Uploading " + name);
+    var remove = document.createElement("button");
+    remove.type = "button"; remove.className = "attachment-remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", "Remove " + name);
+    item.append(label, bar, remove);
+    list.append(item);
+    list.hidden = false;
+    syncRequired(form);
+    var xhr = new XMLHttpRequest();
+    remove.addEventListener("click", function () {
+      xhr.abort();
+      item.remove();
+      list.hidden = !list.children.length;
+      syncRequired(form);
+    });
+    xhr.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total);
+    });
+    xhr.addEventListener("load", function () {
+      var data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (e) {}
+      item.classList.remove("uploading");
+      bar.remove();
+      if (xhr.status !== 201) {
+        item.classList.add("failed");
+        label.textContent = name + ": " + (data.message || "the upload failed.");
+        syncRequired(form);
+        return;
+      }
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = "files"; input.value = data.fileId;
+      item.append(input);
+      item.dataset.fileId = data.fileId;
+      if (data.kind === "image" && data.thumbnailUrl) {
+        var img = document.createElement("img");
+        img.src = data.thumbnailUrl; img.alt = data.name; img.className = "attachment-thumb";
+        item.insertBefore(img, label);
+      } else {
+        var icon = document.createElement("span");
+        icon.className = "file-icon"; icon.setAttribute("aria-hidden", "true");
+        icon.textContent = (data.name.split(".").pop() || "file").slice(0, 4).toUpperCase();
+        item.insertBefore(icon, label);
+      }
+      label.textContent = data.name + " · " + data.sizeLabel;
+      syncRequired(form);
+    });
+    xhr.addEventListener("error", function () {
+      item.classList.remove("uploading"); item.classList.add("failed"); bar.remove();
+      label.textContent = name + ": the upload failed. Check your connection.";
+      syncRequired(form);
+    });
+    xhr.open("POST", form.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    var body = new FormData();
+    body.append("file", file, name);
+    xhr.send(body);
+  }
+  function attachAll(form, files) {
+    Array.prototype.forEach.call(files || [], function (file) { attach(form, file); });
+  }
+  document.addEventListener("change", function (e) {
+    if (!e.target.matches("#composer .attach-input")) return;
+    attachAll(e.target.form, e.target.files);
+    e.target.value = "";
+  });
+  document.addEventListener("paste", function (e) {
+    var form = e.target.closest && e.target.closest("#composer");
+    var files = e.clipboardData && e.clipboardData.files;
+    if (!form || !files || !files.length) return;
+    e.preventDefault();
+    attachAll(form, files);
+  });
+  function dropTarget(e) {
+    var section = e.target.closest && e.target.closest(".conversation");
+    return section && section.querySelector("#composer[data-upload-url]") ? section : null;
+  }
+  document.addEventListener("dragover", function (e) {
+    var section = dropTarget(e);
+    if (!section || !e.dataTransfer || Array.prototype.indexOf.call(e.dataTransfer.types, "Files") < 0) return;
+    e.preventDefault();
+    section.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", function (e) {
+    var section = dropTarget(e);
+    if (section && !section.contains(e.relatedTarget)) section.classList.remove("dropping");
+  });
+  document.addEventListener("drop", function (e) {
+    var section = dropTarget(e);
+    if (!section || !e.dataTransfer || !e.dataTransfer.files.length) return;
+    e.preventDefault();
+    section.classList.remove("dropping");
+    attachAll(section.querySelector("#composer"), e.dataTransfer.files);
+  });
+  // Never send while a file is still uploading: its id would be missing from the message.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.id !== "composer" || !uploading(form)) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var toast = document.getElementById("toast");
+    if (toast) { toast.textContent = "Wait for the upload to finish, then send."; toast.dataset.source = ""; showToast(); }
+  }, true);
 
   // --- errors for this tab only ----------------------------------------------------------------
   var toastTimer = null;
@@ -191,7 +335,14 @@
     if ((source === "reply" || source === "note") && area && !area.value && unsent) {
       area.value = unsent;  // the message was refused: give the text back
     }
+    var list = area && attachmentList(area.form);
+    if ((source === "reply" || source === "note") && list && !list.children.length && unsentFiles.length) {
+      unsentFiles.forEach(function (item) { list.append(item); });  // and the files
+      list.hidden = false;
+      syncRequired(area.form);
+    }
     unsent = "";
+    unsentFiles = [];
     clearTimeout(toastTimer);
     toastTimer = setTimeout(function () { toast.classList.remove("show"); }, 6000);
   }

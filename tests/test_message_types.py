@@ -217,7 +217,7 @@ def test_an_agent_text_reply_event_carries_type_payload_text_and_who(open_ticket
     assert event["text"] == "On it!"
     assert event["agentName"] == "Maya Lopez"
     assert event["agentId"] == str(agent.pk)
-    assert event["agentAvatarUrl"].startswith(f"http://testserver/avatars/{agent.pk}-")
+    assert event["agentAvatarUrl"].startswith(f"http://testserver/avatars/{agent.pk}/")
     assigned = event_as_json(Event.objects.get(type="hitlAssigned"))
     assert assigned["agentId"] == str(agent.pk)
     assert assigned["agentAvatarUrl"] == event["agentAvatarUrl"]
