@@ -76,6 +76,7 @@ def demo(settings, tmp_path, live_server, worker):
     settings.VAR_DIR = tmp_path
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast
     settings.DESK_DEMO_DESK_URL = live_server.url + "/"  # what `manage.py serve` sets
+    settings.DESK_PUBLIC_URL = live_server.url  # and this
     call_command("demo_setup", stdout=open(tmp_path / "out.txt", "w"))
     assert Bot.objects.get(bot_id="desk-demo").connected
     return live_server

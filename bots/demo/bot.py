@@ -29,9 +29,12 @@ from desk_sdk import (
     HitlStopped,
     NoRecentTicket,
     NotFound,
+    PayloadTooLarge,
     Retry,
     TicketClosed,
 )
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -84,6 +87,30 @@ THANKS_FOR_RATING = "Thank you for your feedback! Anything else I can help you w
 TOO_LATE_TO_RATE = "Thanks! That chat is too long ago to be rated now, though."
 RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*$")
 
+# The greeting's card and choice (Botpress message types): their buttons send their value
+# as the customer's message; they reach the agent in the handoff's messageHistory.
+GREETING_CARD = {
+    "title": "Acme Kettle 2000",
+    "subtitle": "Our best seller: boils in 90 seconds, with a 2-year warranty.",
+    "actions": [
+        {"action": "say", "label": "Shipping times", "value": "How long does shipping take?"},
+        {"action": "say", "label": "Talk to a person", "value": "I'd like to talk to a person"},
+    ],
+}
+GREETING_CHOICE = {
+    "text": "Or pick a topic:",
+    "options": [
+        {"label": "Pricing", "value": "What does it cost?"},
+        {"label": "Returns", "value": "How do returns work?"},
+        {"label": "Signing in", "value": "I can't sign in"},
+    ],
+}
+FILE_HANDOVER = (
+    "Thanks for the file! I can't look at files myself, so I'm passing it to a support "
+    "agent who can."
+)
+FILE_FIELDS = {"image": "imageUrl", "audio": "audioUrl", "video": "videoUrl", "file": "fileUrl"}
+
 ESCALATE = re.compile(r"\b(agent|human|person|people|someone|representative|operator)s?\b", re.I)
 CANNED = [
     (r"\b(hours?|open|opening|closed?)\b",
@@ -115,16 +142,65 @@ def chat_key(chat_pk: int) -> str:
     return f"demo-chat-{chat_pk}"
 
 
+def line_items(line: Line) -> list[dict]:
+    """The line as {type, payload} items: a bloc's items, or the line alone."""
+    if line.kind == "bloc":
+        return list(line.payload.get("items", []))
+    return [{"type": line.kind, "payload": line.payload}]
+
+
 def line_json(line: Line) -> dict:
-    return {
+    found = {
         "id": line.pk,
         "sender": line.sender,
         "author": line.author,
         "text": line.text,
+        "kind": line.kind,
         "createdAt": line.created_at.isoformat(),
         "ratingScale": line.rating_scale,
         "rating": line.rating,
     }
+    if line.kind != "text":
+        found["items"] = [
+            _item_json(line, index, item) for index, item in enumerate(line_items(line))
+        ]
+    return found
+
+
+def _item_json(line: Line, index: int, item: dict) -> dict:
+    """One item as the webchat draws it; a file is served by the demo itself (a copy of
+    Desk's, whose URLs expire)."""
+    kind, payload = item.get("type", "text"), item.get("payload", {})
+    if kind in FILE_FIELDS:
+        return {
+            "type": kind,
+            "name": payload.get("name") or payload.get("title") or file_name(
+                payload.get(FILE_FIELDS[kind], "")),
+            "url": f"/demo/c/{line.chat.public_id}/files/{line.pk}/{index}",
+        }
+    if kind == "markdown":
+        return {"type": "text", "text": payload.get("markdown", "")}
+    if kind == "location":
+        return {"type": "text", "text": " ".join(
+            str(part) for part in (payload.get("title"), payload.get("address"),
+                                   f"({payload.get('latitude')}, {payload.get('longitude')})")
+            if part)}
+    return {"type": kind, **payload}
+
+
+def file_name(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "file"
+
+
+def card_text(card: dict) -> str:
+    buttons = " | ".join(action["label"] for action in card["actions"])
+    return f"{card['title']}: {card.get('subtitle', '')} [{buttons}]"
+
+
+def choice_text(choice: dict) -> str:
+    return f"{choice['text']} [" + " | ".join(o["label"] for o in choice["options"]) + "]"
 
 
 # --- the bot's own storage (sync; the async code calls it through sync_to_async) ------
@@ -149,14 +225,30 @@ def start_chat(*, user_name: str, user_email: str) -> Chat:
         user_email=user_email,
     )
     add_line(chat, Line.Sender.BOT, GREETING.format(name=user_name.split()[0]), BOT_NAME)
+    add_line(chat, Line.Sender.BOT, card_text(GREETING_CARD), BOT_NAME, kind="card",
+             payload=GREETING_CARD)
+    add_line(chat, Line.Sender.BOT, choice_text(GREETING_CHOICE), BOT_NAME, kind="choice",
+             payload=GREETING_CHOICE)
     return chat
 
 
 def transcript(chat: Chat) -> list[dict]:
-    return [
-        {"role": line.sender, "text": line.text, "createdAt": line.created_at.isoformat()}
-        for line in chat.lines.filter(sender__in=["user", "bot"]).order_by("pk")
-    ]
+    """The conversation so far as messageHistory: text in Desk's shape, the rest (the
+    greeting's card and choice, the customer's files) in Botpress's."""
+    history = []
+    for line in chat.lines.filter(sender__in=["user", "bot"]).order_by("pk"):
+        when = line.created_at.isoformat()
+        if line.kind == "text":
+            history.append({"role": line.sender, "text": line.text, "createdAt": when})
+            continue
+        source = ({"type": "user", "userId": chat.conversation_id} if line.sender == "user"
+                  else {"type": "bot"})
+        payload = line.payload
+        if line.kind in FILE_FIELDS:
+            payload = {FILE_FIELDS[line.kind]: line.payload["deskUrl"]}
+        history.append({"source": source, "type": line.kind, "payload": payload,
+                        "createdAt": when})
+    return history
 
 
 # --- talking to Desk -------------------------------------------------------------------
@@ -241,6 +333,53 @@ async def handle_user_message(desk: Desk, chat: Chat, text: str) -> None:
         await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
 
 
+async def handle_user_file(
+    desk: Desk, chat: Chat, *, name: str, data: bytes, content_type: str
+) -> None:
+    """A file from the webchat: upload it to Desk (which says what it is), keep a copy to
+    show in the chat, then pass it to the agent, or hand over to one (a bot that reads
+    no files)."""
+    try:
+        async with desk.client() as client:
+            await desk.deploy(client)
+            try:
+                uploaded = await client.upload_file(data, name=name, content_type=content_type)
+            except BotNotConnected:
+                await sync_to_async(add_line)(chat, Line.Sender.BOT, NOT_CONNECTED, BOT_NAME)
+                return
+            except PayloadTooLarge as exc:  # Desk's message names its limit
+                await sync_to_async(add_line)(chat, Line.Sender.BOT, exc.message, BOT_NAME)
+                return
+            kind = uploaded.message_type
+            payload = {"name": uploaded.name, "size": uploaded.size,
+                       "contentType": uploaded.content_type, "deskUrl": uploaded.url}
+            line = await sync_to_async(_file_line)(chat, kind, payload, data)
+            if chat.handoff:
+                try:
+                    await client.send_message(
+                        chat.conversation_id, type=kind,
+                        payload={FILE_FIELDS[kind]: uploaded.url}, message_id=f"line-{line.pk}",
+                        user_name=chat.user_name,
+                    )
+                    return
+                except TicketClosed:
+                    await sync_to_async(set_handoff)(chat, False)
+            await sync_to_async(add_line)(chat, Line.Sender.BOT, FILE_HANDOVER, BOT_NAME)
+            await _escalate(client, chat)
+    except DeskError as exc:
+        logger.warning("demo bot could not reach Desk: %s", exc)
+        await sync_to_async(add_line)(chat, Line.Sender.BOT, DESK_DOWN, BOT_NAME)
+
+
+def _file_line(chat: Chat, kind: str, payload: dict, data: bytes) -> Line:
+    line = add_line(chat, Line.Sender.USER, f"[{kind}] {payload['name']}", chat.user_name,
+                    kind=kind, payload=payload)
+    key = default_storage.save(f"demo/{chat.public_id.hex}/{line.pk}-0", ContentFile(data))
+    line.payload = {**payload, "stored": key}
+    line.save(update_fields=["payload"])
+    return line
+
+
 async def _relay(client: AsyncDesk, chat: Chat, line: Line) -> bool:
     """Pass the message to the agent. False when the handoff turned out to be over."""
     try:
@@ -262,11 +401,11 @@ async def _relay(client: AsyncDesk, chat: Chat, line: Line) -> bool:
 
 async def _escalate(client: AsyncDesk, chat: Chat) -> None:
     history = await sync_to_async(transcript)(chat)
-    first_question = next((h["text"] for h in history if h["role"] == "user"), "")
+    first_question = next((h["text"] for h in history if h.get("role") == "user"), "")
     try:
         await client.start_hitl(
             chat.conversation_id,
-            title=f"Webchat: {first_question}"[:300],
+            title=f"Webchat: {first_question or 'a file from the customer'}"[:300],
             priority="medium",
             user_name=chat.user_name,
             user_email=chat.user_email,
@@ -389,6 +528,15 @@ def receive_event(event: Event) -> None:
         ask = event.csat  # an agent closed and Desk asks for a rating
     elif isinstance(event, AgentMessage):
         sender, author, text = Line.Sender.AGENT, event.agent_name, event.text
+        if event.message_type != "text":  # pictures, files: shown from the demo's copies
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        add_line(chat, sender, text, author, desk_event_id=event.id,
+                                 kind="bloc", payload={"items": event.items})
+                except IntegrityError:
+                    pass  # seen this one already
+            return
     elif isinstance(event, HitlAssigned):
         sender, author, text = Line.Sender.SYSTEM, "", event.message
     elif isinstance(event, ApprovalDecided) and event.action == refunds.ACTION:

@@ -58,6 +58,11 @@ class Line(models.Model):
     # the customer's answer (`rating`) once given.
     rating_scale = models.PositiveSmallIntegerField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What the line is beyond text (Botpress's message types): a card or a choice the bot
+    # showed, a file the customer sent ({name, size, contentType, deskUrl, stored}), or an
+    # agent's message ({items: [{type, payload}]}); `text` is its text rendering.
+    kind = models.CharField(max_length=10, default="text")
+    payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

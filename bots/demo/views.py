@@ -6,10 +6,13 @@ agent's replies and the handoff messages appear as soon as the webhook brings th
 
 import json
 
+import httpx
 from asgiref.sync import sync_to_async
 from desk_sdk.django import webhook_view
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.http import (
     Http404,
@@ -20,6 +23,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
@@ -128,8 +132,85 @@ async def rate(request: HttpRequest, chat_id) -> JsonResponse:
     return JsonResponse({"accepted": True}, status=202)
 
 
+@require_POST
+async def upload(request: HttpRequest, chat_id) -> JsonResponse:
+    """The customer sends a file (multipart, field `file`): the bot passes it on."""
+    upload = request.FILES.get("file")  # read first: Desk's upload size limit applies
+    if getattr(request, "upload_too_large", False):
+        return _bad("That file is too large to send.", status=413)
+    if upload is None:
+        return _bad("Choose a file to send.")
+    chat = await sync_to_async(_chat)(chat_id)
+    config = await DemoBotConfig.objects.afirst()
+    if config is None or not settings.DESK_DEMO_DESK_URL:
+        return _bad("The demo bot is not set up.", status=503)
+    desk = bot.Desk(base_url=settings.DESK_DEMO_DESK_URL, config=config)
+    await bot.handle_user_file(
+        desk, chat, name=upload.name or "file", data=upload.read(),
+        content_type=upload.content_type or "application/octet-stream",
+    )
+    await chat.arefresh_from_db(fields=["handoff"])
+    return JsonResponse({"accepted": True, "handoff": chat.handoff}, status=202)
+
+
+def _line_of(chat_id, line_id: int) -> Line | None:
+    return Line.objects.select_related("chat").filter(chat__public_id=chat_id, pk=line_id).first()
+
+
+def _remember_copy(line_id: int, index: int, key: str, content_type: str) -> None:
+    line = Line.objects.get(pk=line_id)
+    if line.kind == "bloc":
+        line.payload["items"][index]["payload"].update(stored=key, contentType=content_type)
+    else:
+        line.payload.update(stored=key, contentType=content_type)
+    line.save(update_fields=["payload"])
+
+
+@require_GET
+async def line_file(request: HttpRequest, chat_id, line_id: int, index: int) -> HttpResponse:
+    """A file of the chat, from the bot's own copy: the customer's as they sent it, an
+    agent's fetched from Desk's signed URL the first time it is shown (Desk's URLs expire
+    after an hour; the chat keeps its files)."""
+    line = await wakeups.pooled(_line_of)(chat_id, line_id)
+    items = bot.line_items(line) if line is not None else []
+    if not 0 <= index < len(items) or items[index].get("type") not in bot.FILE_FIELDS:
+        raise Http404("No such file.")
+    kind, payload = items[index]["type"], items[index]["payload"]
+    key, content_type = payload.get("stored"), payload.get("contentType", "")
+    if key:
+        data = await sync_to_async(_read_copy, thread_sensitive=False)(key)
+    else:
+        url = payload.get(bot.FILE_FIELDS[kind], "")
+        async with httpx.AsyncClient(timeout=30) as client:
+            answer = await client.get(url)
+        if answer.status_code != 200:
+            raise Http404("The file is no longer available.")
+        data = answer.content
+        content_type = answer.headers.get("content-type", "application/octet-stream")
+        key = await sync_to_async(default_storage.save, thread_sensitive=False)(
+            f"demo/{chat_id.hex}/{line_id}-{index}", ContentFile(data))
+        await wakeups.pooled(_remember_copy)(line_id, index, key, content_type)
+    media = content_type.split("/")[0] in ("image", "audio", "video") and (
+        "svg" not in content_type)
+    response = HttpResponse(data, content_type=content_type if media
+                            else "application/octet-stream")
+    name = payload.get("name") or payload.get("title") or bot.file_name(
+        payload.get(bot.FILE_FIELDS[kind], ""))
+    response["Content-Disposition"] = content_disposition_header(not media, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    if not media:
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _read_copy(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
 def _lines_after(chat_pk: int, after: int) -> tuple[list[dict], bool]:
-    lines = [bot.line_json(line) for line in Line.objects.filter(chat_id=chat_pk, pk__gt=after)]
+    found = Line.objects.filter(chat_id=chat_pk, pk__gt=after).select_related("chat")
+    lines = [bot.line_json(line) for line in found]
     handoff = Chat.objects.filter(pk=chat_pk).values_list("handoff", flat=True).first()
     return lines, bool(handoff)
 
