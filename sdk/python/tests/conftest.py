@@ -9,6 +9,7 @@ over HTTP, as a bot does.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -126,6 +127,12 @@ class Agent:
     def reply(self, bot_id: str, conversation_id: str, text: str) -> None:
         self._do("reply", bot_id=bot_id, conversation_id=conversation_id, text=text)
 
+    def reply_with_file(self, bot_id: str, conversation_id: str, text: str, name: str,
+                        data: bytes) -> None:
+        """Maya attaches a file to her reply."""
+        self._do("reply_file", bot_id=bot_id, conversation_id=conversation_id, text=text,
+                 name=name, data=base64.b64encode(data).decode())
+
     def close(self, bot_id: str, conversation_id: str) -> None:
         self._do("close", bot_id=bot_id, conversation_id=conversation_id)
 
@@ -202,9 +209,12 @@ def start_desk(tmp_path_factory, migrated_db: Path, **settings: str) -> DeskFixt
     var = tmp_path_factory.mktemp("desk-var")
     shutil.copy(migrated_db, var / "desk.sqlite3")
     env = desk_env(var, **settings)
+    server = DeskServer(python, env, var / "serve.log")
+    # The agent's process records events too: their file URLs must name the server.
+    env.setdefault("DESK_PUBLIC_URL", server.url)
     agent = Agent(python, env)
     api_key = agent.create_key("sdk tests")
-    server = DeskServer(python, env, var / "serve.log").start()
+    server.start()
     return DeskFixture(server, agent, api_key, var)
 
 

@@ -7,6 +7,7 @@ of Desk's service functions, the ones the inbox's buttons call. It never touches
 bot API: the SDK under test is the only bot.
 """
 
+import base64
 import json
 import sys
 import traceback
@@ -56,6 +57,13 @@ def run(command: dict) -> object:
         services.ticket_claim(ticket_id=found.pk, agent=AGENT)
     elif op == "reply":
         services.ticket_reply(ticket_id=found.pk, agent=AGENT, text=command["text"])
+    elif op == "reply_file":
+        from desk import files
+
+        stored = files.store(base64.b64decode(command["data"]), name=command["name"],
+                             agent=AGENT, ticket=found)
+        services.ticket_reply(ticket_id=found.pk, agent=AGENT, text=command["text"],
+                              files=[stored])
     elif op == "close":
         services.ticket_close(ticket_id=found.pk, agent=AGENT)
     elif op == "ticket":
