@@ -114,6 +114,18 @@
     }
   }
 
+  // A picture or player that finishes loading after its line arrived makes the line taller:
+  // a transcript that was following the conversation keeps following it.
+  var followUntil = 0;
+  document.addEventListener("load", function (e) {
+    var list = document.getElementById("message-list");
+    if (!list || Date.now() > followUntil || !list.contains(e.target)) return;
+    var grew = e.target.offsetHeight || 0;  // how much the line grew as it loaded
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < 120 + grew) {
+      list.scrollTop = list.scrollHeight;
+    }
+  }, true);
+
   document.addEventListener("htmx:wsAfterMessage", function () {
     document.querySelectorAll("[data-upsert]").forEach(tidy);
     restoreSelection();
@@ -121,7 +133,10 @@
     markTypers();
     if (toastArrived) showToast();
     var list = document.getElementById("message-list");
-    if (list && stickToBottom) list.scrollTop = list.scrollHeight;
+    if (list && stickToBottom) {
+      list.scrollTop = list.scrollHeight;
+      followUntil = Date.now() + 5000;
+    }
   });
 
   // --- "waiting 4 min" ---------------------------------------------------------------------
@@ -399,6 +414,9 @@
     installSocketFactory();
     refreshTimes();
     var list = document.getElementById("message-list");
-    if (list) list.scrollTop = list.scrollHeight;
+    if (list) {
+      list.scrollTop = list.scrollHeight;
+      followUntil = Date.now() + 5000;
+    }
   });
 })();
