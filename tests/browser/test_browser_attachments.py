@@ -1,7 +1,8 @@
 """Pictures and files both ways in Chromium: the customer sends a photo from the demo
 webchat, the agent sees its thumbnail and opens it full size, pastes a screenshot and
 attaches a PDF in the composer (a third file removed before sending), sends them, and the
-webchat shows both; a script-carrying SVG is only ever a download and runs nothing."""
+webchat shows both; a script-carrying SVG dropped on the conversation is only ever a
+download and runs nothing."""
 
 from __future__ import annotations
 
@@ -54,6 +55,23 @@ def paste_image(page, data: bytes, name: str) -> None:
             document.querySelector("#composer textarea").dispatchEvent(paste);
         }""",
         [base64.b64encode(data).decode(), name],
+    )
+
+
+def drop_file(page, data: bytes, name: str, mime: str) -> None:
+    """What dragging a file from the desktop onto the conversation does."""
+    page.evaluate(
+        """([b64, name, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], name, {type: mime}));
+            const target = document.querySelector("#message-list");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                target.dispatchEvent(new DragEvent(
+                    type, {dataTransfer: data, bubbles: true, cancelable: true}));
+            }
+        }""",
+        [base64.b64encode(data).decode(), name, mime],
     )
 
 
@@ -135,7 +153,7 @@ def test_a_photo_in_and_a_pasted_screenshot_and_a_pdf_out(open_page, desk):
     assert maya.dialogs.seen == [] and customer.dialogs.seen == []
 
 
-def test_a_script_carrying_svg_is_only_a_download_and_runs_nothing(open_page, desk):
+def test_a_dropped_script_carrying_svg_is_only_a_download_and_runs_nothing(open_page, desk):
     conversation_id = f"svg-{uuid.uuid4().hex[:8]}"
     title = f"Logo {conversation_id}"
     assert desk.bot.start_hitl(conversationId=conversation_id, title=title)[0] == 201
@@ -143,9 +161,7 @@ def test_a_script_carrying_svg_is_only_a_download_and_runs_nothing(open_page, de
     maya.get_by_role("link", name=title).click()
     live(maya)
     maya.get_by_role("radio", name="Internal note").check()
-    maya.locator("#composer .attach-input").set_input_files(
-        {"name": "logo.svg", "mimeType": "image/svg+xml", "buffer": SCRIPT_SVG}
-    )
+    drop_file(maya, SCRIPT_SVG, "logo.svg", "image/svg+xml")
     expect(maya.locator("#composer .attachments input[name=files]")).to_have_count(1)
     maya.get_by_role("button", name="Send").click()
     chip = maya.locator("#message-list .part-file.risky")
