@@ -34,10 +34,11 @@ from bots.schemas import (
     MessageIn,
     MessageOut,
     StartHitlIn,
+    StartHitlOut,
     StopHitlIn,
     TicketOut,
 )
-from desk import content, files, services
+from desk import content, files, queue, services
 from desk.exceptions import BotNotConnected, DeskError, NotFound
 from desk.middleware import SERVER_ERROR
 from desk.models import Message, StoredFile, Ticket
@@ -192,6 +193,9 @@ def bot_json(bot: Bot) -> dict:
         "sessionEndedMessage": bot.session_ended_message,
         "agentAssignedTimeoutSeconds": bot.agent_assigned_timeout_seconds,
         "agentAssignedTimeoutMessage": bot.agent_assigned_timeout_message,
+        "agentTransferredMessage": bot.agent_transferred_message,
+        "queuedMessage": bot.queued_message,
+        "outsideHoursMessage": bot.outside_hours_message,
         "csatMessage": bot.csat_message,
         "connected": bot.connected,
         "firstDeployedAt": bot.first_deployed_at,
@@ -211,6 +215,18 @@ def ticket_json(ticket: Ticket) -> dict:
     }
 
 
+def ticket_with_wait_json(ticket: Ticket) -> dict:
+    """startHitl's answer: the ticket, and where it stands in the queue."""
+    state = getattr(ticket, "queue_state", None) or queue.state_of(ticket)
+    return {
+        **ticket_json(ticket),
+        "queuePosition": state.position,
+        "estimatedWaitSeconds": state.estimated_wait_seconds,
+        "agentsAvailable": state.agents_available,
+        "withinBusinessHours": state.within_business_hours,
+    }
+
+
 DEPLOY_FIELDS = {
     "name": "name",
     "webhookUrl": "webhook_url",
@@ -218,6 +234,9 @@ DEPLOY_FIELDS = {
     "sessionEndedMessage": "session_ended_message",
     "agentAssignedTimeoutSeconds": "agent_assigned_timeout_seconds",
     "agentAssignedTimeoutMessage": "agent_assigned_timeout_message",
+    "agentTransferredMessage": "agent_transferred_message",
+    "queuedMessage": "queued_message",
+    "outsideHoursMessage": "outside_hours_message",
     "csatMessage": "csat_message",
 }
 
@@ -249,7 +268,7 @@ def read_bot(request: HttpRequest, bot_id: str = BotId):
 
 @api.post(
     "/bots/{botId}/startHitl",
-    response={200: TicketOut, 201: TicketOut, **ERRORS},
+    response={200: StartHitlOut, 201: StartHitlOut, **ERRORS},
     summary="Escalate a conversation to a human agent",
     tags=["handoff"],
 )
@@ -267,7 +286,7 @@ def start_hitl(request: HttpRequest, payload: StartHitlIn, bot_id: str = BotId):
         description=payload.description.strip(),
         message_history=history_items(request, bot, payload.messageHistory),
     )
-    return Status(201 if created else 200, ticket_json(ticket))
+    return Status(201 if created else 200, ticket_with_wait_json(ticket))
 
 
 def request_origin(request: HttpRequest) -> str:

@@ -16,6 +16,14 @@ DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE = (
     "No support agent is available at the moment. Please try again later."
 )
 
+DEFAULT_AGENT_TRANSFERRED_MESSAGE = "{agentName} has taken over the conversation."
+DEFAULT_QUEUED_MESSAGE = (
+    "You are number {queuePosition} in line. An agent will be with you shortly."
+)
+DEFAULT_OUTSIDE_HOURS_MESSAGE = (
+    "Our team is offline right now. We will reply here when we are back."
+)
+
 API_KEY_PREFIX = "desk_"
 
 # The one source of these limits: the models, the settings forms and the bot API.
@@ -74,6 +82,18 @@ class Bot(models.Model):
     agent_assigned_timeout_message = models.TextField(
         default=DEFAULT_AGENT_ASSIGNED_TIMEOUT_MESSAGE
     )
+    agent_transferred_message = models.TextField(
+        default=DEFAULT_AGENT_TRANSFERRED_MESSAGE,
+        help_text="Shown to the end user when another agent takes the ticket over.",
+    )
+    queued_message = models.TextField(
+        default=DEFAULT_QUEUED_MESSAGE,
+        help_text="Shown to the end user while they wait in line; may use {queuePosition}.",
+    )
+    outside_hours_message = models.TextField(
+        default=DEFAULT_OUTSIDE_HOURS_MESSAGE,
+        help_text="Shown to the end user who escalates outside the business hours.",
+    )
     csat_message = models.TextField(
         blank=True,
         default="",
@@ -109,6 +129,7 @@ class Event(models.Model):
         AGENT_MESSAGE = "agentMessage"
         HITL_STOPPED = "hitlStopped"
         APPROVAL_DECIDED = "approvalDecided"
+        HITL_QUEUED = "hitlQueued"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
@@ -126,7 +147,10 @@ class Event(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    type__in=["hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided"]
+                    type__in=[
+                        "hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided",
+                        "hitlQueued",
+                    ]
                 ),
                 name="event_type_known",
             )

@@ -103,6 +103,24 @@ class DeployIn(Schema):
         None, description="Close a ticket nobody claimed after this many seconds; 0 is off."
     )
     agentAssignedTimeoutMessage: HandoffMessage | None = None
+    agentTransferredMessage: HandoffMessage | None = Field(
+        None,
+        description=(
+            "Shown to the end user when another agent takes the ticket over (hitlAssigned "
+            "with reassigned: true); may contain {agentName}."
+        ),
+    )
+    queuedMessage: HandoffMessage | None = Field(
+        None,
+        description=(
+            "Shown to the end user while they wait in line (hitlQueued); may contain "
+            "{queuePosition}."
+        ),
+    )
+    outsideHoursMessage: HandoffMessage | None = Field(
+        None,
+        description="hitlQueued outside the desk's business hours: shown instead of queuedMessage.",
+    )
     csatMessage: HandoffMessage | None = Field(
         None,
         description=(
@@ -122,6 +140,9 @@ class BotOut(Schema):
     sessionEndedMessage: str
     agentAssignedTimeoutSeconds: int
     agentAssignedTimeoutMessage: str
+    agentTransferredMessage: str
+    queuedMessage: str
+    outsideHoursMessage: str
     csatMessage: str
     connected: bool
     firstDeployedAt: datetime
@@ -190,6 +211,27 @@ class TicketOut(Schema):
     priority: Literal["low", "medium", "high", "urgent"]
     title: str
     createdAt: datetime
+
+
+class StartHitlOut(TicketOut):
+    """startHitl's answer: the ticket, and where it stands in the queue."""
+
+    queuePosition: int | None = Field(
+        None, description="While the ticket waits (pending): its place in line, 1 is next."
+    )
+    estimatedWaitSeconds: int | None = Field(
+        None,
+        description=(
+            "While it waits: the likely wait for an agent, from the bot's measured waits "
+            "(see the docs); null when there is no basis yet or nobody is online."
+        ),
+    )
+    agentsAvailable: int = Field(
+        description="Agents who could take a new ticket now (online, present, with room)."
+    )
+    withinBusinessHours: bool = Field(
+        description="False outside the business hours an admin set (Settings → Routing)."
+    )
 
 
 class MessageIn(Schema):
@@ -281,7 +323,7 @@ class EventOut(Schema):
 
     id: str = Field(description="The event's unique id: de-duplicate on it.")
     cursor: int = Field(description="Its place in the bot's log; pass as `after` to resume.")
-    type: Literal["hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided"]
+    type: Literal["hitlAssigned", "agentMessage", "hitlStopped", "approvalDecided", "hitlQueued"]
     createdAt: datetime
     botId: str
     ticketId: str | None = Field(
@@ -309,13 +351,27 @@ class EventOut(Schema):
     message: str | None = Field(
         None,
         description=(
-            "hitlAssigned: the bot's agentAssignedMessage; hitlStopped (agentClosed, "
-            "timeout): sessionEndedMessage or agentAssignedTimeoutMessage — show it to "
-            "the end user. {agentName} is already filled in."
+            "hitlAssigned: the bot's agentAssignedMessage (agentTransferredMessage when "
+            "reassigned); hitlQueued: queuedMessage (outsideHoursMessage outside business "
+            "hours); hitlStopped (agentClosed, timeout): sessionEndedMessage or "
+            "agentAssignedTimeoutMessage — show it to the end user. {agentName} and "
+            "{queuePosition} are already filled in."
         ),
     )
     reassigned: bool | None = Field(
         None, description="hitlAssigned: true when another agent took the ticket over."
+    )
+    queuePosition: int | None = Field(
+        None, description="hitlQueued: the ticket's place in line, 1 is next."
+    )
+    estimatedWaitSeconds: int | None = Field(
+        None, description="hitlQueued: the likely wait for an agent; null without a basis."
+    )
+    agentsAvailable: int | None = Field(
+        None, description="hitlQueued: agents who could take a new ticket now."
+    )
+    withinBusinessHours: bool | None = Field(
+        None, description="hitlQueued: false outside the desk's business hours."
     )
     agentId: str | None = Field(
         None,

@@ -148,22 +148,32 @@ def bot_set_connected(*, bot_id: str, connected: bool) -> Bot:
     return bot
 
 
-def bot_update_messages(
-    *, bot_id: str, agent_assigned_message: str, session_ended_message: str
-) -> Bot:
-    """The admin's own wording for the two handoff messages, each at most the API's limit
-    (InvalidInput naming the field otherwise; nothing is saved)."""
+# The handoff messages an admin may reword on the Deflecting Bots page, as it labels them.
+EDITABLE_MESSAGES = {
+    "agent_assigned_message": "The message when an agent joins",
+    "agent_transferred_message": "The message when another agent takes over",
+    "queued_message": "The message while the customer waits in line",
+    "outside_hours_message": "The message outside business hours",
+    "session_ended_message": "The message when the session ends",
+}
+
+
+def bot_update_messages(*, bot_id: str, **messages: str) -> Bot:
+    """The admin's own wording for the handoff messages (the EDITABLE_MESSAGES given),
+    each at most the API's limit (InvalidInput naming the field otherwise; nothing is
+    saved). Messages left out keep their wording."""
     bot = Bot.objects.filter(bot_id=bot_id).first()
     if bot is None:
         raise NotFound(f"No deployed bot with id {bot_id!r}.")
-    agent_assigned_message = agent_assigned_message.strip()
-    session_ended_message = session_ended_message.strip()
-    for field, value, what in [
-        ("agent_assigned_message", agent_assigned_message, "The message when an agent joins"),
-        ("session_ended_message", session_ended_message, "The message when the session ends"),
-    ]:
-        _check_text(value, HANDOFF_MESSAGE_MAX_LENGTH, field=field, what=what)
-    bot.agent_assigned_message = agent_assigned_message
-    bot.session_ended_message = session_ended_message
-    bot.save(update_fields=["agent_assigned_message", "session_ended_message"])
+    cleaned = {}
+    for field, value in messages.items():
+        if field not in EDITABLE_MESSAGES:
+            raise InvalidInput("Not a message an admin can edit.", field=field)
+        cleaned[field] = value.strip()
+        _check_text(
+            cleaned[field], HANDOFF_MESSAGE_MAX_LENGTH, field=field, what=EDITABLE_MESSAGES[field]
+        )
+    for field, value in cleaned.items():
+        setattr(bot, field, value)
+    bot.save(update_fields=list(cleaned))
     return bot

@@ -101,8 +101,7 @@ def bot_connect(request: HttpRequest, bot_id: str) -> HttpResponse:
 def bot_messages(request: HttpRequest, bot_id: str) -> HttpResponse:
     get_object_or_404(Bot, bot_id=bot_id)
     typed = {
-        "agent_assigned_message": request.POST.get("agent_assigned_message", ""),
-        "session_ended_message": request.POST.get("session_ended_message", ""),
+        field: request.POST[field] for field in services.EDITABLE_MESSAGES if field in request.POST
     }
     try:
         services.bot_update_messages(bot_id=bot_id, **typed)

@@ -1,7 +1,7 @@
 """What an agent may ask for on a ticket, in a form post or a websocket frame.
 
 Both carry the same fields (`action`, plus `text` and `files` (ids of the agent's
-uploads), `priority` or `assignee`); this
+uploads), `priority`, or `assignee` (for a transfer: an agent or "queue") and `note`); this
 module turns them into exactly one service call. It checks access to the ticket and
 the shape of the input, nothing else: the rules live in `desk.services`.
 """
@@ -11,18 +11,19 @@ from collections.abc import Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from desk import files, selectors, services
+from desk import assignment, files, selectors, services
 from desk.access import ticket_for_agent
 from desk.exceptions import InvalidInput, NotFound
 from desk.models import Priority
 
 MAX_ATTACHMENTS = 10
-ACTIONS = ("claim", "assign", "priority", "reply", "note", "close")
+ACTIONS = ("claim", "assign", "transfer", "priority", "reply", "note", "close")
 
 # What the agent sees once the action went through (a plain POST's flash message).
 DONE = {
     "claim": "You claimed the ticket.",
     "assign": "Ticket assigned.",
+    "transfer": "Ticket transferred.",
     "priority": "Priority changed.",
     "reply": "Reply sent.",
     "note": "Note added.",
@@ -61,6 +62,19 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
             if assignee is None:
                 raise InvalidInput("Choose an agent to assign the ticket to.", field="assignee")
             services.ticket_assign(ticket_id=ticket.pk, agent=agent, assignee=assignee)
+        case "transfer":
+            chosen = str(data.get("assignee", "")).strip()
+            to = None
+            if chosen != assignment.QUEUE:
+                to = selectors.agent_by_id(chosen)
+                if to is None:
+                    raise InvalidInput(
+                        "Choose an agent to transfer the ticket to, or the queue.",
+                        field="assignee",
+                    )
+            assignment.ticket_transfer(
+                ticket_id=ticket.pk, agent=agent, to=to, note=str(data.get("note", ""))
+            )
         case "priority":
             priority = str(data.get("priority", ""))
             if priority not in Priority.values:

@@ -12,14 +12,18 @@ Team page, the websocket consumer, the ticket actions and the task worker call t
   to an eligible agent (`pick`); otherwise it waits in the queue, which drains by
   itself (`drain`), highest priority then oldest, whenever capacity may have appeared
   (`request_drain`).
+- An assigned ticket can be transferred to another agent or handed back to the queue
+  (`ticket_transfer`); routing does not give a handed-back ticket to the agent who
+  handed it back. What the waiting customer is told lives in `desk.queue`.
 
 Imports run one way: the ticket actions (`desk.services`) build on this module; it
 builds on the transcript's write primitives, the selectors and the bot event log.
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from fractions import Fraction
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,12 +35,13 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Event
 from bots.tasks import TIMERS
-from desk import alerts, realtime, selectors
+from desk import alerts, queue, realtime, selectors, transcript
 from desk.avatars import agent_fields
 from desk.exceptions import InvalidInput, NotAllowed, NotFound
 from desk.models import (
     AgentProfile,
     Availability,
+    BusinessHours,
     Presence,
     RoutingMode,
     RoutingSettings,
@@ -44,8 +49,9 @@ from desk.models import (
     Ticket,
 )
 from desk.people import display_name, fill_agent_name
-from desk.selectors import presence_cutoff
-from desk.transcript import system_line
+from desk.queue import QUEUE_ORDER
+from desk.selectors import lock_open_ticket, presence_cutoff
+from desk.transcript import clean_text, system_line
 from reports import rollups
 
 logger = logging.getLogger(__name__)
@@ -178,6 +184,41 @@ def routing_set_mode(*, mode: str, by: AbstractBaseUser) -> RoutingSettings:
     return found
 
 
+def routing_set_business_hours(
+    *, by: AbstractBaseUser, enabled: bool, time_zone: str, days: dict[int, tuple[str, str]]
+) -> RoutingSettings:
+    """An admin sets the weekly business hours: `days` maps a weekday (0 is Monday) to
+    its opening and closing times ("HH:MM"); a day left out is closed. Outside them,
+    bots tell waiting customers the team is offline (desk.queue)."""
+    if not by.is_staff:
+        raise NotAllowed("Only admins can change the routing.")
+    if time_zone not in available_timezones():
+        raise InvalidInput("Choose a time zone such as Europe/Paris.", field="time_zone")
+    hours = []
+    for weekday, (opens, closes) in sorted(days.items()):
+        name = BusinessHours.Weekday(weekday).label
+        times = []
+        for field, text in (("opens", opens), ("closes", closes)):
+            try:
+                times.append(time.fromisoformat(text.strip()) if text.strip() else None)
+            except ValueError:
+                times.append(None)
+            if times[-1] is None or len(text.strip()) != 5:
+                raise InvalidInput(
+                    f"{name}: give the time as HH:MM, e.g. 09:00.", field=f"day-{weekday}-{field}"
+                )
+        hours.append(BusinessHours(weekday=weekday, opens=times[0], closes=times[1]))
+    if enabled and not hours:
+        raise InvalidInput("Open at least one day, or turn business hours off.", field="days")
+    with transaction.atomic():
+        found = routing_settings(lock=True)
+        found.business_hours, found.time_zone = enabled, time_zone
+        found.save(update_fields=["business_hours", "time_zone"])
+        BusinessHours.objects.all().delete()
+        BusinessHours.objects.bulk_create(hours)
+    return found
+
+
 # --- who is eligible, and who is picked ----------------------------------------------------
 
 
@@ -224,43 +265,124 @@ def assign(
     assignee: AbstractBaseUser,
     by: AbstractBaseUser | None,
     mode: str = "",
+    line: str = "",
 ) -> None:
     """Give a locked, open ticket to `assignee`: the ticket, the agent's last assignment,
-    the transcript's system line, the bot's hitlAssigned and the tabs. `by` is who did
-    it (None: routing, in `mode`)."""
+    the transcript's system line (`line`, or one saying who did it), the bot's
+    hitlAssigned and the tabs. `by` is who did it (None: routing, in `mode`)."""
     now = timezone.now()
-    first_assignment = ticket.status == Status.PENDING
+    waited = ticket.status == Status.PENDING
+    # A ticket handed back to the queue had an agent: the customer meets a new one.
+    reassigned = ticket.assignee_id is not None or (
+        waited and ticket.first_assigned_at is not None
+    )
     ticket.status = Status.ASSIGNED
     ticket.assignee = assignee
     ticket.assigned_at = now
     ticket.first_assigned_at = ticket.first_assigned_at or now
-    ticket.save(update_fields=["status", "assignee", "assigned_at", "first_assigned_at"])
+    ticket.returned_by = None
+    ticket.save(
+        update_fields=["status", "assignee", "assigned_at", "first_assigned_at", "returned_by"]
+    )
+    if waited:
+        queue.left_queue(ticket)
     rollups.ticket_changed(ticket)
     if not AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now):
         profile_for(assignee.pk)
         AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now)
-    if by is None:
-        line = (
-            f"Routing assigned the ticket to {display_name(assignee)} "
-            f"({RoutingMode(mode).label})."
-        )
-    elif by.pk == assignee.pk:
-        line = f"{display_name(assignee)} claimed the ticket."
-    else:
-        line = f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
-    system_line(ticket, line, now)
+    system_line(ticket, line or _assigned_line(assignee, by, mode), now)
     event_record(
         bot=ticket.bot,
         ticket=ticket,
         type=Event.Type.HITL_ASSIGNED,
         payload={
             **agent_fields(assignee),
-            "message": fill_agent_name(ticket.bot.agent_assigned_message, assignee),
-            "reassigned": not first_assignment,
+            "message": fill_agent_name(
+                ticket.bot.agent_transferred_message
+                if reassigned
+                else ticket.bot.agent_assigned_message,
+                assignee,
+            ),
+            "reassigned": reassigned,
         },
     )
     realtime.announce_ticket_changed(ticket.pk)
     alerts.assigned(ticket, assignee=assignee, by=by)
+
+
+# --- transfer ---------------------------------------------------------------------------
+
+
+QUEUE = "queue"  # what the transfer menu sends for "back to the queue"
+
+
+@transaction.atomic
+def ticket_transfer(
+    *, ticket_id: int, agent: AbstractBaseUser, to: AbstractBaseUser | None, note: str = ""
+) -> Ticket:
+    """Hand an assigned ticket to another agent (`to`), or back to the queue (None),
+    with an optional internal note saying why. Its assignee or an admin may."""
+    note = clean_text(note, field="note") if (note or "").strip() else ""
+    ticket = lock_open_ticket(ticket_id)
+    if ticket.status != Status.ASSIGNED:
+        raise InvalidInput(
+            "Only an assigned ticket can be transferred; assign or claim a waiting one.",
+            field="assignee",
+        )
+    check_handles(ticket, agent, "Only the assignee or an admin can transfer this ticket.")
+    previous = ticket.assignee
+    if to is not None:
+        if not to.is_active:
+            raise NotAllowed("That agent's account is disabled.")
+        if to.pk == previous.pk:
+            raise InvalidInput(
+                f"{display_name(to)} already has this ticket.", field="assignee"
+            )
+        if agent.pk == previous.pk:
+            line = f"{display_name(agent)} transferred the ticket to {display_name(to)}."
+        else:
+            line = (
+                f"{display_name(agent)} transferred the ticket from {display_name(previous)} "
+                f"to {display_name(to)}."
+            )
+        assign(ticket, assignee=to, by=agent, line=line)
+    else:
+        return_to_queue(ticket, by=agent)
+    if note:
+        transcript.note(ticket, agent, note)
+    request_drain()  # the previous assignee has room again
+    return ticket
+
+
+def return_to_queue(ticket: Ticket, *, by: AbstractBaseUser) -> None:
+    """A locked, assigned ticket waits in the queue again, ahead of newer ones of its
+    priority (it keeps its age). Its bot is told its place in line at once."""
+    previous = ticket.assignee
+    now = timezone.now()
+    ticket.status = Status.PENDING
+    ticket.assignee = None
+    ticket.assigned_at = None
+    ticket.returned_by = previous
+    ticket.save(update_fields=["status", "assignee", "assigned_at", "returned_by"])
+    rollups.ticket_changed(ticket)
+    if by.pk == previous.pk:
+        line = f"{display_name(by)} returned the ticket to the queue."
+    else:
+        line = f"{display_name(by)} returned {display_name(previous)}'s ticket to the queue."
+    system_line(ticket, line, now)
+    queue.tell_bot(ticket, queue.state_of(ticket, now=now), now=now)
+    queue.changed()
+    realtime.announce_ticket_changed(ticket.pk)
+    alerts.new_escalation(ticket)
+
+
+def _assigned_line(assignee: AbstractBaseUser, by: AbstractBaseUser | None, mode: str) -> str:
+    if by is None:
+        label = RoutingMode(mode).label
+        return f"Routing assigned the ticket to {display_name(assignee)} ({label})."
+    if by.pk == assignee.pk:
+        return f"{display_name(assignee)} claimed the ticket."
+    return f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
 
 
 def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:
@@ -275,8 +397,6 @@ def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None
 # a request assigns itself before handing the rest of the queue to the task worker.
 DRAIN_BATCH = 20
 INLINE_DRAIN = 5
-
-QUEUE_ORDER = ("-priority_rank", "created_at", "id")  # highest priority, then oldest
 
 
 def drain(*, limit: int | None = None) -> tuple[int, bool]:
@@ -327,7 +447,7 @@ def _drain_batch(limit: int) -> tuple[int, bool]:
         for ticket in tickets:
             if assigned == limit:
                 return assigned, False
-            agent = pick(agents, mode, exclude_id=returned_by(ticket))
+            agent = pick(agents, mode, exclude_id=ticket.returned_by_id)
             if agent is None:
                 if not any(a.load < a.capacity for a in agents):
                     return assigned, True
@@ -337,10 +457,6 @@ def _drain_batch(limit: int) -> tuple[int, bool]:
             agent.last_assigned_at = ticket.assigned_at
             assigned += 1
         return assigned, len(tickets) < wanted
-
-
-def returned_by(ticket: Ticket) -> int | None:
-    return None
 
 
 @task(queue_name=TIMERS)

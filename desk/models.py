@@ -67,6 +67,18 @@ class Ticket(models.Model):
         related_name="closed_tickets",
     )
     close_reason = models.CharField(max_length=12, choices=CloseReason.choices, blank=True)
+    # Who handed it back to the queue: routing does not give it back to them.
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the bot was last told of the ticket's place in line (hitlQueued), and when
+    # (see desk.queue).
+    queue_position_sent = models.PositiveIntegerField(null=True, blank=True)
+    queue_update_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -114,6 +126,12 @@ class Ticket(models.Model):
                 fields=["assignee", "status"],
                 condition=~Q(status="closed"),
                 name="ticket_open_assignee",
+            ),
+            # The queue estimate reads a bot's recent waits (desk.queue).
+            models.Index(
+                fields=["bot", "-first_assigned_at"],
+                condition=Q(first_assigned_at__isnull=False),
+                name="ticket_bot_first_assigned",
             ),
         ]
 
@@ -382,6 +400,13 @@ class RoutingSettings(models.Model):
     whoever assigns automatically holds it (SELECT … FOR UPDATE) for the transaction."""
 
     mode = models.CharField(max_length=12, choices=RoutingMode.choices, default=RoutingMode.MANUAL)
+    business_hours = models.BooleanField(
+        default=False,
+        help_text="Keep weekly business hours: outside them, customers hear the team is offline.",
+    )
+    time_zone = models.CharField(
+        max_length=64, default=settings.TIME_ZONE, help_text="The business hours' time zone."
+    )
 
     class Meta:
         verbose_name_plural = "routing settings"
@@ -394,3 +419,33 @@ class RoutingSettings(models.Model):
 
     def __str__(self) -> str:
         return f"routing: {self.get_mode_display()}"
+
+
+class BusinessHours(models.Model):
+    """When the team works on one day of the week, in the routing settings' time zone.
+    A day without a row is closed. `closes` at or before `opens` runs past midnight."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, unique=True)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="business_hours_weekday"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"

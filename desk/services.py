@@ -21,7 +21,7 @@ from django.utils import timezone
 from bots.events import event_record
 from bots.models import Bot, Event
 from bots.tasks import TIMERS
-from desk import alerts, assignment, realtime, transcript
+from desk import alerts, assignment, queue, realtime, transcript
 from desk.assignment import assign, check_handles
 from desk.avatars import agent_fields
 from desk.content import Content
@@ -130,21 +130,24 @@ def start_hitl(
             # refresh (unless routing assigns it now: then one announcement says so).
             realtime.announce_ticket_changed(ticket.pk, state=False)
             routed = assignment.route_arrival()
-            if not routed or not _assigned(ticket):
+            if routed:
+                ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
+            # What startHitl answers about the wait; a waiting customer's bot hears it
+            # as a hitlQueued too (with the outside-hours message when it applies).
+            ticket.queue_state = queue.state_of(ticket, now=now)
+            if ticket.status == Status.PENDING:
                 alerts.new_escalation(ticket)
+                queue.tell_bot(ticket, ticket.queue_state, now=now)
+                if Ticket.objects.filter(
+                    status=Status.PENDING, priority_rank__lt=ticket.priority_rank
+                ).exists():
+                    queue.changed()  # it went ahead of some: their places moved
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.
         if existing := _open_ticket(bot, conversation_id):
             return existing, False
         raise
-    if routed:
-        ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
     return ticket, True
-
-
-def _assigned(ticket: Ticket) -> bool:
-    """Whether routing gave the new ticket to someone (it may have given others)."""
-    return Ticket.objects.filter(pk=ticket.pk, status=Status.ASSIGNED).exists()
 
 
 def _open_ticket(bot: Bot, conversation_id: str) -> Ticket | None:
@@ -445,6 +448,8 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
     ticket.priority_rank = PRIORITY_RANK[new]
     ticket.save(update_fields=["priority", "priority_rank"])
     rollups.ticket_changed(ticket)
+    if ticket.status == Status.PENDING:
+        queue.changed()
     system_line(
         ticket, f"{display_name(agent)} changed the priority from {old} to {new}.", timezone.now()
     )
@@ -465,6 +470,8 @@ def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
 def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, line: str) -> None:
     now = timezone.now()
     frees_capacity = ticket.status == Status.ASSIGNED
+    if ticket.status == Status.PENDING:
+        queue.left_queue(ticket)
     ticket.status = Status.CLOSED
     ticket.closed_at = now
     ticket.closed_by = by

@@ -248,6 +248,10 @@ DESK_AWAY_AFTER_SECONDS = envint("DESK_AWAY_AFTER_SECONDS", 120)
 DESK_AGING_WARN_SECONDS = envint("DESK_AGING_WARN_SECONDS", 300)
 DESK_AGING_ALERT_SECONDS = envint("DESK_AGING_ALERT_SECONDS", 900)
 
+# A waiting ticket's bot hears of its new place in line (hitlQueued) at most this often;
+# the last place is always sent.
+DESK_QUEUE_UPDATE_SECONDS = envint("DESK_QUEUE_UPDATE_SECONDS", 30)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,19 +1,21 @@
 """Admin settings pages of the desk: Team (each agent's availability, load and capacity)
-and Routing (how new tickets find an agent).
+and Routing (how new tickets find an agent, and the business hours).
 
 Every change is a POST with CSRF calling one function of `desk.assignment`. htmx
 requests get the changed part back to swap in place; plain form posts a redirect.
 """
+
+from zoneinfo import available_timezones
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from desk import assignment, fragments, selectors
+from desk import assignment, fragments, queue, selectors
 from desk.access import admin_required
 from desk.exceptions import DeskError, NotFound
-from desk.models import RoutingMode
+from desk.models import BusinessHours, RoutingMode
 
 
 @admin_required
@@ -64,18 +66,54 @@ MODE_HELP = {
 
 @admin_required
 def routing(request: HttpRequest) -> HttpResponse:
+    """The routing mode, and the business hours (each its own form on the page)."""
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            assignment.routing_set_mode(mode=request.POST.get("mode", ""), by=request.user)
+            if request.POST.get("form") == "hours":
+                assignment.routing_set_business_hours(
+                    by=request.user,
+                    enabled=request.POST.get("business_hours") == "on",
+                    time_zone=request.POST.get("time_zone", "").strip(),
+                    days={
+                        day: (
+                            request.POST.get(f"day-{day}-opens", ""),
+                            request.POST.get(f"day-{day}-closes", ""),
+                        )
+                        for day in range(7)
+                        if request.POST.get(f"day-{day}-open") == "on"
+                    },
+                )
+                messages.success(request, "Business hours saved.")
+            else:
+                assignment.routing_set_mode(mode=request.POST.get("mode", ""), by=request.user)
+                messages.success(request, "Routing saved.")
         except DeskError as exc:
-            errors[getattr(exc, "field", "mode")] = exc.message
+            errors[getattr(exc, "field", None) or "mode"] = exc.message
         else:
-            messages.success(request, "Routing saved.")
             return redirect("routing")
+    settings = assignment.routing_settings()
+    hours = {h.weekday: h for h in BusinessHours.objects.all()}
+    posted = request.POST if errors else None
+    days = []
+    for value, label in BusinessHours.Weekday.choices:
+        kept = hours.get(value)
+        days.append({
+            "value": value,
+            "label": label,
+            "open": (posted.get(f"day-{value}-open") == "on") if posted else kept is not None,
+            "opens": posted.get(f"day-{value}-opens", "") if posted
+            else (f"{kept.opens:%H:%M}" if kept else "09:00"),
+            "closes": posted.get(f"day-{value}-closes", "") if posted
+            else (f"{kept.closes:%H:%M}" if kept else "17:00"),
+        })
     context = {
-        "settings": assignment.routing_settings(),
+        "settings": settings,
         "modes": [(value, label, MODE_HELP[value]) for value, label in RoutingMode.choices],
         "errors": errors,
+        "days": days,
+        "time_zone": posted.get("time_zone", "") if posted else settings.time_zone,
+        "time_zones": sorted(available_timezones()),
+        "open_now": queue.within_business_hours(routing=settings),
     }
     return render(request, "desk/routing.html", context, status=422 if errors else 200)

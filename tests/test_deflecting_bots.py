@@ -63,6 +63,36 @@ def test_admins_edit_the_handoff_messages(admin_client, deployed_bot):
     )
 
 
+def test_admins_edit_the_routing_messages_too(admin_client, deployed_bot):
+    page = admin_client.get("/settings/bots/").content.decode()
+    assert "You are number {queuePosition} in line." in page
+    response = admin_client.post(
+        "/settings/bots/support-bot/messages/",
+        {
+            "agent_transferred_message": "{agentName} is with you now.",
+            "queued_message": "Place {queuePosition}.",
+            "outside_hours_message": "Closed till 9.",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    bot = Bot.objects.get()
+    assert (bot.agent_transferred_message, bot.queued_message, bot.outside_hours_message) == (
+        "{agentName} is with you now.", "Place {queuePosition}.", "Closed till 9."
+    )
+    assert bot.session_ended_message.startswith("The support session has ended")  # unchanged
+    refused = admin_client.post(
+        "/settings/bots/support-bot/messages/",
+        {"queued_message": "x" * 2001, "outside_hours_message": "Changed?"},
+        headers=HTMX,
+    )
+    assert refused.status_code == 422
+    assert 'name="queued_message" rows="2" maxlength="2000" aria-invalid="true"' in (
+        refused.content.decode()
+    )
+    assert Bot.objects.get().outside_hours_message == "Closed till 9."
+
+
 def test_agents_get_403_on_the_page_and_its_actions(agent_client, deployed_bot):
     assert agent_client.get("/settings/bots/").status_code == 403
     assert (
