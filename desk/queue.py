@@ -7,6 +7,8 @@ estimated wait, the business hours, and the bot's `hitlQueued` updates.
   of the bot's last ESTIMATE_SAMPLE tickets assigned within ESTIMATE_WINDOW, times the
   rounds of assignments ahead: ⌈position ÷ agents online⌉. No estimate (None) with
   fewer than ESTIMATE_MIN_SAMPLES waits measured or nobody online.
+- startHitl's answer tells the bot the new ticket's place; outside business hours a
+  `hitlQueued` with the bot's outside-hours message follows at once.
 - Updates: whenever the line may have moved (a ticket joined, left or changed
   priority), `changed()` has a task worker compare each pending ticket's position
   with the last one its bot was told; a changed one is sent at once, or, when the last
@@ -168,6 +170,19 @@ def tell_bot(ticket: Ticket, state: QueueState, *, now: datetime | None = None) 
             "message": queued_message(ticket.bot, state),
         },
     )
+    Ticket.objects.filter(pk=ticket.pk).update(
+        queue_position_sent=state.position, queue_update_sent_at=now
+    )
+    ticket.queue_position_sent, ticket.queue_update_sent_at = state.position, now
+
+
+def arrived(ticket: Ticket, state: QueueState, *, now: datetime) -> None:
+    """A new ticket waits: startHitl's answer tells its bot the place in line, which
+    counts as told. Outside business hours the bot hears hitlQueued at once too, with
+    the message that the team is offline."""
+    if not state.within_business_hours:
+        tell_bot(ticket, state, now=now)
+        return
     Ticket.objects.filter(pk=ticket.pk).update(
         queue_position_sent=state.position, queue_update_sent_at=now
     )

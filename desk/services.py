@@ -132,12 +132,12 @@ def start_hitl(
             routed = assignment.route_arrival()
             if routed:
                 ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
-            # What startHitl answers about the wait; a waiting customer's bot hears it
-            # as a hitlQueued too (with the outside-hours message when it applies).
+            # What startHitl answers about the wait (its place in line). Outside business
+            # hours the bot also hears hitlQueued with its outside-hours message.
             ticket.queue_state = queue.state_of(ticket, now=now)
             if ticket.status == Status.PENDING:
                 alerts.new_escalation(ticket)
-                queue.tell_bot(ticket, ticket.queue_state, now=now)
+                queue.arrived(ticket, ticket.queue_state, now=now)
                 if Ticket.objects.filter(
                     status=Status.PENDING, priority_rank__lt=ticket.priority_rank
                 ).exists():

@@ -132,27 +132,39 @@ def test_no_estimate_while_nobody_is_online(connected_bot, bot_api):
 # --- hitlQueued ---------------------------------------------------------------------------
 
 
-def test_a_waiting_customers_bot_hears_hitl_queued_with_its_queued_message(
-    connected_bot, bot_api
+def test_the_answer_counts_as_telling_the_bot_its_place(connected_bot, bot_api):
+    start(bot_api, "c1")
+    start(bot_api, "c2")
+    assert queued_events(bot_api) == []  # startHitl's answer said 1 and 2; nothing moved
+
+
+def test_a_waiting_customers_bot_hears_its_new_place_with_its_queued_message(
+    connected_bot, bot_api, agent
 ):
     start(bot_api, "c1")
     start(bot_api, "c2")
+    services.ticket_claim(ticket_id=Ticket.objects.get(conversation_id="c1").pk, agent=agent)
+    queue.send_updates(now=timezone.now() + timedelta(seconds=30))
     [event] = queued_events(bot_api, "c2")
-    assert event["queuePosition"] == 2
+    assert event["queuePosition"] == 1
     assert event["withinBusinessHours"] is True
     assert event["agentsAvailable"] == 0
     assert event["message"] == (
-        "You are number 2 in line. An agent will be with you shortly."
+        "You are number 1 in line. An agent will be with you shortly."
     )
+    assert event["ticketNumber"] == Ticket.objects.get(conversation_id="c2").number
 
 
-def test_the_queued_message_is_the_bots_own(connected_bot, bot_api):
+def test_the_queued_message_is_the_bots_own(connected_bot, bot_api, agent):
     response = bot_api.put(
         "/api/v1/bots/support-bot",
         {"queuedMessage": "Hang on! {queuePosition} ahead of you, counting you."},
     )
     assert response.json()["queuedMessage"].startswith("Hang on!")
     start(bot_api, "c1")
+    start(bot_api, "c2")
+    services.ticket_claim(ticket_id=Ticket.objects.get(conversation_id="c1").pk, agent=agent)
+    queue.send_updates(now=timezone.now() + timedelta(seconds=30))
     assert queued_events(bot_api)[0]["message"] == "Hang on! 1 ahead of you, counting you."
 
 
@@ -173,11 +185,11 @@ def test_the_line_moving_tells_each_waiting_bot_its_new_place(
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         places = {c: [e["queuePosition"] for e in queued_events(bot_api, c)] for c in ("c2", "c3")}
-        if places == {"c2": [2, 1], "c3": [3, 2]}:
+        if places == {"c2": [1], "c3": [2]}:
             break
         time.sleep(0.05)
-    assert places == {"c2": [2, 1], "c3": [3, 2]}
-    assert len(queued_events(bot_api, "c1")) == 1  # told once, then assigned
+    assert places == {"c2": [1], "c3": [2]}
+    assert queued_events(bot_api, "c1") == []  # assigned: no place in line
 
 
 @pytest.mark.slow
@@ -191,18 +203,18 @@ def test_updates_wait_out_the_interval_and_the_last_place_is_always_sent(
     time.sleep(0.3)
     services.ticket_claim(ticket_id=tickets[1]["number"], agent=agent)
     time.sleep(0.5)
-    # Told 4 a moment ago: held back, however often the line moves meanwhile.
-    assert [e["queuePosition"] for e in queued_events(bot_api, "c4")] == [4]
+    # Told 4 a moment ago (startHitl's answer): held back, however often the line moves.
+    assert queued_events(bot_api, "c4") == []
     deadline = told_at + 8
     while time.monotonic() < deadline:
         places = [e["queuePosition"] for e in queued_events(bot_api, "c4")]
-        if len(places) > 1:
+        if places:
             break
         time.sleep(0.05)
-    assert places == [4, 2]  # one update, with the place of its moment
+    assert places == [2]  # one update, with the place of its moment
     assert time.monotonic() - told_at >= 1.9
     time.sleep(2.5)
-    assert [e["queuePosition"] for e in queued_events(bot_api, "c4")] == [4, 2]
+    assert [e["queuePosition"] for e in queued_events(bot_api, "c4")] == [2]
 
 
 def test_a_closed_waiting_ticket_moves_the_others_up(connected_bot, bot_api, settings):
@@ -211,7 +223,7 @@ def test_a_closed_waiting_ticket_moves_the_others_up(connected_bot, bot_api, set
     start(bot_api, "c2")
     bot_api.post("/api/v1/bots/support-bot/stopHitl", {"conversationId": "c1"})
     queue.send_updates()
-    assert [e["queuePosition"] for e in queued_events(bot_api, "c2")] == [2, 1]
+    assert [e["queuePosition"] for e in queued_events(bot_api, "c2")] == [1]
 
 
 # --- business hours ---------------------------------------------------------------------------
@@ -292,6 +304,7 @@ def test_the_deploy_fields_have_their_defaults_and_can_be_changed(connected_bot,
 
 
 def test_hitl_queued_events_are_a_known_type(connected_bot, bot_api):
+    keep_hours("UTC")
     start(bot_api, "c1")
     assert Event.objects.filter(type="hitlQueued").count() == 1
 

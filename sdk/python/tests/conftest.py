@@ -136,6 +136,10 @@ class Agent:
     def close(self, bot_id: str, conversation_id: str) -> None:
         self._do("close", bot_id=bot_id, conversation_id=conversation_id)
 
+    def transfer(self, bot_id: str, conversation_id: str, to: str) -> None:
+        """Whoever has the ticket hands it to Alex (`to` "alex") or back to the queue."""
+        self._do("transfer", bot_id=bot_id, conversation_id=conversation_id, to=to)
+
     def decide(self, approval_id: str, approve: bool, arguments: dict | None = None,
                reason: str = "") -> None:
         """Alex (an admin) approves, possibly with edited arguments, or rejects."""

@@ -66,6 +66,11 @@ def run(command: dict) -> object:
                               files=[stored])
     elif op == "close":
         services.ticket_close(ticket_id=found.pk, agent=AGENT)
+    elif op == "transfer":  # by whoever has it, to Alex, or back to the queue
+        from desk.assignment import ticket_transfer
+
+        ticket_transfer(ticket_id=found.pk, agent=found.assignee or AGENT,
+                        to=ADMIN if command["to"] == "alex" else None)
     elif op == "ticket":
         rating = Rating.objects.filter(ticket=found).first()
         return {

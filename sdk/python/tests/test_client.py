@@ -19,6 +19,7 @@ from desk_sdk import (
     DeskUnreachable,
     HistoryItem,
     HitlAssigned,
+    HitlQueued,
     HitlStopped,
     MemoryCursorStore,
     NotFound,
@@ -55,6 +56,9 @@ def test_it_hands_a_conversation_over_and_hears_the_agent(desk_server):
     assert isinstance(ticket, Ticket) and ticket.created
     assert (ticket.status, ticket.priority, ticket.title) == ("pending", "high", "Refund")
     assert ticket.conversation_id == "conv-1" and ticket.number > 0
+    # Nobody is on shift: it waits in line (other tests' tickets may be ahead of it).
+    assert ticket.queue_position >= 1 and ticket.agents_available == 0
+    assert ticket.within_business_hours is True and ticket.estimated_wait_seconds is None
 
     stored = desk.send_message("conv-1", "Are you there?")
     assert stored.text == "Are you there?" and stored.ticket_id == ticket.ticket_id
@@ -78,6 +82,24 @@ def test_it_hands_a_conversation_over_and_hears_the_agent(desk_server):
     assert [m["text"] for m in transcript if m["kind"] == "user"] == [
         "I was charged twice", "Are you there?"
     ]
+
+
+def test_a_transfer_and_a_return_to_the_queue_reach_the_bot_typed(desk_server):
+    desk = desk_server.connected_bot(agent_transferred_message="{agentName} took over.",
+                                     queued_message="Number {queuePosition}, hold on.")
+    assert desk.get_bot().queued_message == "Number {queuePosition}, hold on."
+    ticket = desk.start_hitl("conv-t")
+    desk_server.agent.claim(desk.bot_id, "conv-t")
+    desk_server.agent.transfer(desk.bot_id, "conv-t", to="alex")
+    events = take(desk.listen(cursor_store=MemoryCursorStore(), wait=5), 2)
+    assert [(e.reassigned, e.message) for e in events] == [
+        (False, "A support agent has joined the conversation."), (True, "Alex Admin took over.")
+    ]
+    desk_server.agent.transfer(desk.bot_id, "conv-t", to="queue")
+    [queued] = take(desk.listen(cursor_store=MemoryCursorStore(), wait=5), 3)[2:]
+    assert isinstance(queued, HitlQueued) and queued.ticket_id == ticket.ticket_id
+    assert queued.message == f"Number {queued.queue_position}, hold on."
+    assert queued.within_business_hours is True
 
 
 async def test_the_async_client_does_the_same(desk_server):

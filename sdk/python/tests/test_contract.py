@@ -32,8 +32,9 @@ from desk_sdk.models import EVENT_TYPES, Event
 pytestmark = pytest.mark.slow
 
 # Each answer schema of the document → the SDK model that reads it.
-ANSWER_MODELS = {"BotOut": Bot, "TicketOut": Ticket, "MessageOut": StoredMessage,
-                 "EventsOut": EventPage, "ApprovalOut": Approval, "StatsOut": BotStats,
+ANSWER_MODELS = {"BotOut": Bot, "TicketOut": Ticket, "StartHitlOut": Ticket,
+                 "MessageOut": StoredMessage, "EventsOut": EventPage, "ApprovalOut": Approval,
+                 "StatsOut": BotStats,
                  "RatingOut": Rating, "FileOut": DeskFile}
 
 

@@ -43,6 +43,7 @@ from desk_sdk.models import (
     EventPage,
     HistoryItem,
     HitlAssigned,
+    HitlQueued,
     HitlStopped,
     Rating,
     StoredMessage,
@@ -59,7 +60,8 @@ __all__ = [
     "ValidationFailed", "RateLimited",
     "ServerError",
     "DeskUnreachable", "InvalidWebhook",
-    "Bot", "Ticket", "StoredMessage", "Event", "HitlAssigned", "AgentMessage", "HitlStopped",
+    "Bot", "Ticket", "StoredMessage", "Event", "HitlAssigned", "HitlQueued", "AgentMessage",
+    "HitlStopped",
     "ApprovalDecided", "Approval", "EventPage", "HistoryItem", "parse_event", "verify_webhook",
     "Csat", "Rating", "BotStats", "DeskFile",
 ]

@@ -147,17 +147,24 @@ class Desk(Operations):
         session_ended_message: str | None = None,
         agent_assigned_timeout_seconds: int | None = None,
         agent_assigned_timeout_message: str | None = None,
+        agent_transferred_message: str | None = None,
+        queued_message: str | None = None,
+        outside_hours_message: str | None = None,
         csat_message: str | None = None,
     ) -> Bot:
         """Create or update the bot (`PUT /bots/{botId}`); fields left out keep their value.
         The answer carries `webhook_secret` and `connected`; `bot.created` is True the
         first time. A `csat_message` asks for a rating after an agent closes (see `rate`);
-        "" turns it off."""
+        "" turns it off. `queued_message` ({queuePosition}) and `outside_hours_message`
+        come back in `HitlQueued` events, `agent_transferred_message` in a reassigned
+        `HitlAssigned`."""
         return self._call(self._deploy(
             name=name, webhook_url=webhook_url, agent_assigned_message=agent_assigned_message,
             session_ended_message=session_ended_message,
             agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
             agent_assigned_timeout_message=agent_assigned_timeout_message,
+            agent_transferred_message=agent_transferred_message,
+            queued_message=queued_message, outside_hours_message=outside_hours_message,
             csat_message=csat_message,
         ))
 
@@ -419,6 +426,9 @@ class AsyncDesk(Operations):
         session_ended_message: str | None = None,
         agent_assigned_timeout_seconds: int | None = None,
         agent_assigned_timeout_message: str | None = None,
+        agent_transferred_message: str | None = None,
+        queued_message: str | None = None,
+        outside_hours_message: str | None = None,
         csat_message: str | None = None,
     ) -> Bot:
         """See `Desk.deploy`."""
@@ -427,6 +437,8 @@ class AsyncDesk(Operations):
             session_ended_message=session_ended_message,
             agent_assigned_timeout_seconds=agent_assigned_timeout_seconds,
             agent_assigned_timeout_message=agent_assigned_timeout_message,
+            agent_transferred_message=agent_transferred_message,
+            queued_message=queued_message, outside_hours_message=outside_hours_message,
             csat_message=csat_message,
         ))
 

@@ -42,6 +42,9 @@ class Bot(_Shape):
     session_ended_message: str = ""
     agent_assigned_timeout_seconds: int = 0
     agent_assigned_timeout_message: str = ""
+    agent_transferred_message: str = ""
+    queued_message: str = ""
+    outside_hours_message: str = ""
     csat_message: str = ""
     connected: bool = False
     first_deployed_at: datetime | None = None
@@ -64,6 +67,11 @@ class Ticket(_Shape):
     priority: str = "medium"
     title: str = ""
     created_at: datetime | None = None
+    # start_hitl's answer: where the ticket stands in the queue (None on other answers).
+    queue_position: int | None = None  # 1 is next; None once an agent has it
+    estimated_wait_seconds: int | None = None  # None without a basis yet
+    agents_available: int | None = None  # agents who could take it now
+    within_business_hours: bool | None = None
     _created: bool = PrivateAttr(False)
 
     @property
@@ -142,6 +150,19 @@ class HitlAssigned(HitlEvent):
     reassigned: bool = False
 
 
+class HitlQueued(HitlEvent):
+    """The ticket waits for an agent: show `message` to the user ("You are number 2 in
+    line…", or the outside-hours message when `within_business_hours` is False). Sent
+    when the ticket's place changes, at most every DESK_QUEUE_UPDATE_SECONDS per ticket."""
+
+    type: Literal["hitlQueued"] = "hitlQueued"
+    queue_position: int
+    estimated_wait_seconds: int | None = None
+    agents_available: int | None = None
+    within_business_hours: bool = True
+    message: str = ""
+
+
 class AgentMessage(HitlEvent):
     """The agent replied: relay it to the end user. `text` is always there (a file: its
     name and URL) for channels that show text only; `message_type` and `payload` are the
@@ -211,9 +232,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "agentMessage": AgentMessage,
     "hitlStopped": HitlStopped,
     "approvalDecided": ApprovalDecided,
+    "hitlQueued": HitlQueued,
 }
 
-AnyEvent = HitlAssigned | AgentMessage | HitlStopped | ApprovalDecided | Event
+AnyEvent = HitlAssigned | HitlQueued | AgentMessage | HitlStopped | ApprovalDecided | Event
 
 
 def parse_event(data: dict[str, Any]) -> Event:
@@ -337,6 +359,9 @@ class DeployRequest(_Shape):
     session_ended_message: str | None = None
     agent_assigned_timeout_seconds: int | None = None
     agent_assigned_timeout_message: str | None = None
+    agent_transferred_message: str | None = None
+    queued_message: str | None = None
+    outside_hours_message: str | None = None
     csat_message: str | None = None
 
 
