@@ -20,7 +20,7 @@ from django.test import Client
 from bots.demo.models import Chat, DemoBotConfig
 from bots.models import ApiKey, Bot
 from bots.services import api_key_create
-from desk import services
+from desk import assignment, queue, services
 from desk.models import Rating, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +34,7 @@ class Customer:
         self.http = httpx.Client(base_url=base_url, timeout=15)
         self.cursor = 0
         self.chat_url = ""
+        self.queue = {"text": "", "version": -1}  # what the page shows above the chat
 
     def start(self, name: str, email: str) -> None:
         self.http.get("/demo/")
@@ -55,11 +56,20 @@ class Customer:
 
     def read(self, wait: int = 0) -> list[dict]:
         """New lines since the last read, as the page's long-poll gets them."""
-        r = self.http.get(self.chat_url + "lines", params={"after": self.cursor, "wait": wait})
+        r = self.http.get(self.chat_url + "lines", params={
+            "after": self.cursor, "wait": wait, "queue": self.queue["version"]})
         assert r.status_code == 200
         body = r.json()
         self.cursor = body["cursor"]
+        self.queue = body["queue"]
         return body["lines"]
+
+    def wait_for_queue(self, text: str, timeout: float = 10) -> None:
+        """Until the page's place-in-line banner reads `text` (as its long-poll updates it)."""
+        deadline = time.monotonic() + timeout
+        while self.queue["text"] != text and time.monotonic() < deadline:
+            self.read(wait=2)
+        assert self.queue["text"] == text
 
     def wait_for(self, sender: str, timeout: float = 10) -> dict:
         deadline = time.monotonic() + timeout
@@ -90,6 +100,36 @@ def maya(demo):
 
 def demo_ticket() -> Ticket:
     return Ticket.objects.get(bot__bot_id="desk-demo")
+
+
+def in_line(place: int) -> str:
+    return f"You are number {place} in line. An agent will be with you shortly."
+
+
+def test_the_webchat_shows_the_place_in_line_live_and_a_transfer(demo, maya, settings):
+    settings.DESK_QUEUE_UPDATE_SECONDS = 0
+    ann, bo = Customer(demo.url), Customer(demo.url)
+    ann.start("Ann Ito", "ann@example.com")
+    ann.say("agent please")
+    bo.start("Bo Diaz", "bo@example.com")
+    bo.say("agent please")
+    anns = Ticket.objects.get(bot__bot_id="desk-demo", user_name="Ann Ito")
+    bos = Ticket.objects.get(bot__bot_id="desk-demo", user_name="Bo Diaz")
+    place = queue.position_of(bos)  # behind demo_setup's more urgent sample tickets too
+    assert place == queue.position_of(anns) + 1
+    bo.wait_for_queue(in_line(place))
+    ann.wait_for_queue(in_line(place - 1))
+    services.ticket_claim(ticket_id=anns.pk, agent=maya)
+    bo.wait_for_queue(in_line(place - 1))  # moved up, live
+    ann.wait_for_queue("")  # Maya has her: no line any more
+    sam = get_user_model().objects.get(username="sam")
+    assignment.ticket_transfer(ticket_id=anns.pk, agent=maya, to=sam, note="Sam does refunds")
+    deadline = time.monotonic() + 10
+    texts = []
+    while "Sam Okafor from the Acme support team has taken over the chat." not in texts:
+        assert time.monotonic() < deadline, texts
+        texts += [line["text"] for line in ann.read(wait=2) if line["sender"] == "system"]
+    assert "Sam does refunds" not in json.dumps(ann.read())  # the note stays internal
 
 
 def test_the_whole_handoff_through_the_demo_bot(demo, maya):

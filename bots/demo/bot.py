@@ -26,6 +26,7 @@ from desk_sdk import (
     DeskUnreachable,
     Event,
     HitlAssigned,
+    HitlQueued,
     HitlStopped,
     NoRecentTicket,
     NotFound,
@@ -36,6 +37,7 @@ from desk_sdk import (
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from bots import wakeups
@@ -63,6 +65,12 @@ HANDOFF_SETTINGS = {
     ),
     # Desk asks for a rating after an agent closes; the webchat shows buttons 1 to 5.
     "csatMessage": "How would you rate the help you received, from 1 to 5?",
+    # While the user waits: shown above the chat, replaced as their place changes.
+    "queuedMessage": "You are number {queuePosition} in line. An agent will be with you shortly.",
+    "outsideHoursMessage": (
+        "Our team is offline right now. We will reply here when we are back."
+    ),
+    "agentTransferredMessage": "{agentName} from the Acme support team has taken over the chat.",
 }
 # A change to the settings above deploys the bot again on its next message.
 SETTINGS_DIGEST = hashlib.sha256(json.dumps(HANDOFF_SETTINGS, sort_keys=True).encode()).hexdigest()
@@ -218,6 +226,16 @@ def set_handoff(chat: Chat, on: bool) -> None:
     chat.save(update_fields=["handoff"])
 
 
+def set_queue_status(chat: Chat, text: str) -> None:
+    """What the user is told of their place in line ("" once an agent has them)."""
+    with transaction.atomic():
+        changed = Chat.objects.filter(pk=chat.pk).exclude(queue_status=text).update(
+            queue_status=text, queue_version=F("queue_version") + 1
+        )
+        if changed:
+            transaction.on_commit(lambda: wakeups.fire(chat_key(chat.pk)))
+
+
 def start_chat(*, user_name: str, user_email: str) -> Chat:
     chat = Chat.objects.create(
         conversation_id=f"webchat-{timezone.now():%Y%m%d%H%M%S}-{time.time_ns() % 10**6:06d}",
@@ -287,6 +305,9 @@ class Desk:
             agent_assigned_timeout_seconds=HANDOFF_SETTINGS["agentAssignedTimeoutSeconds"],
             agent_assigned_timeout_message=HANDOFF_SETTINGS["agentAssignedTimeoutMessage"],
             csat_message=HANDOFF_SETTINGS["csatMessage"],
+            queued_message=HANDOFF_SETTINGS["queuedMessage"],
+            outside_hours_message=HANDOFF_SETTINGS["outsideHoursMessage"],
+            agent_transferred_message=HANDOFF_SETTINGS["agentTransferredMessage"],
         )
         self.config.webhook_url = webhook_url
         self.config.webhook_secret = bot.webhook_secret
@@ -403,7 +424,7 @@ async def _escalate(client: AsyncDesk, chat: Chat) -> None:
     history = await sync_to_async(transcript)(chat)
     first_question = next((h["text"] for h in history if h.get("role") == "user"), "")
     try:
-        await client.start_hitl(
+        ticket = await client.start_hitl(
             chat.conversation_id,
             title=f"Webchat: {first_question or 'a file from the customer'}"[:300],
             priority="medium",
@@ -421,6 +442,13 @@ async def _escalate(client: AsyncDesk, chat: Chat) -> None:
     else:
         await sync_to_async(set_handoff)(chat, True)
         await sync_to_async(add_line)(chat, Line.Sender.BOT, HANDING_OVER, BOT_NAME)
+        if ticket.status == "pending" and ticket.within_business_hours is not False:
+            # startHitl's answer is the first word on the user's place in line; Desk's
+            # hitlQueued events bring the next ones (and the offline message).
+            waiting = HANDOFF_SETTINGS["queuedMessage"].replace(
+                "{queuePosition}", str(ticket.queue_position)
+            )
+            await sync_to_async(set_queue_status)(chat, waiting)
 
 
 async def _refund(client: AsyncDesk, chat: Chat, line: Line) -> None:
@@ -522,6 +550,11 @@ def receive_event(event: Event) -> None:
     if chat is None:
         return  # not one of ours (or long gone): acknowledge and forget
     ask = None
+    if isinstance(event, HitlQueued):
+        set_queue_status(chat, event.message)  # shown above the chat, not as a line
+        return
+    if isinstance(event, (HitlAssigned, HitlStopped)):
+        set_queue_status(chat, "")  # no longer waiting
     if isinstance(event, HitlStopped):
         set_handoff(chat, False)  # the bot is back in charge (idempotent)
         sender, author, text = Line.Sender.BOT, BOT_NAME, event.message

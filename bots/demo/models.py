@@ -32,6 +32,10 @@ class Chat(models.Model):
     user_name = models.CharField(max_length=200)
     user_email = models.EmailField(blank=True)
     handoff = models.BooleanField(default=False, help_text="A human agent has the conversation.")
+    # While the user waits for an agent: what Desk said of their place in line, shown
+    # above the chat and replaced as it changes (the version tells the page it did).
+    queue_status = models.CharField(max_length=2000, blank=True)
+    queue_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -208,31 +208,36 @@ def _read_copy(key: str) -> bytes:
         return handle.read()
 
 
-def _lines_after(chat_pk: int, after: int) -> tuple[list[dict], bool]:
+def _lines_after(chat_pk: int, after: int) -> tuple[list[dict], dict]:
+    """The lines after `after`, and the chat's state: the handoff and the queue status."""
     found = Line.objects.filter(chat_id=chat_pk, pk__gt=after).select_related("chat")
     lines = [bot.line_json(line) for line in found]
-    handoff = Chat.objects.filter(pk=chat_pk).values_list("handoff", flat=True).first()
-    return lines, bool(handoff)
+    handoff, queue, version = Chat.objects.filter(pk=chat_pk).values_list(
+        "handoff", "queue_status", "queue_version"
+    ).first()
+    return lines, {"handoff": bool(handoff), "queue": {"text": queue, "version": version}}
 
 
 @require_GET
 async def lines(request: HttpRequest, chat_id) -> JsonResponse:
-    """The chat's lines after `after`, at once or as soon as one arrives (up to `wait` s)."""
+    """The chat's lines after `after`, at once or as soon as one arrives (up to `wait` s),
+    or as soon as the queue status differs from the page's (version `queue`)."""
     try:
         after = max(int(request.GET.get("after", 0)), 0)
         wait = min(max(int(request.GET.get("wait", 0)), 0), MAX_WAIT)
+        seen = int(request.GET.get("queue", -1))
     except ValueError:
-        return _bad("after and wait are whole numbers.")
+        return _bad("after, wait and queue are whole numbers.")
     chat = await wakeups.pooled(_chat)(chat_id)
-    found, handoff = await wakeups.long_poll(
+    found, state = await wakeups.long_poll(
         bot.chat_key(chat.pk),
         lambda: wakeups.pooled(_lines_after)(chat.pk, after),
         wait=wait,
         recheck=RECHECK_SECONDS,
-        found=lambda answer: bool(answer[0]),
+        found=lambda answer: bool(answer[0]) or answer[1]["queue"]["version"] != seen,
     )
     cursor = found[-1]["id"] if found else after
-    return JsonResponse({"lines": found, "cursor": cursor, "handoff": handoff})
+    return JsonResponse({"lines": found, "cursor": cursor, **state})
 
 
 # Desk's events for the demo bot: the SDK's receiver checks the signature over the raw
