@@ -1,10 +1,12 @@
-"""A shift in Chromium: routing hands tickets out, and a hidden tab alerts its agent.
+"""A shift in Chromium, three windows: two agents and a customer in the demo webchat.
 
 Maya and Sam are online with capacity 1 and least-busy routing. Three escalations
-arrive and nobody clicks Claim: two are assigned at once, one to each, the third waits.
-Maya closes her ticket from her phone; the waiting ticket is hers at once, and her
-desktop tab, hidden, raises a browser notification (the permission granted through
-Playwright, the Notification constructor recorded) and updates its title.
+arrive and nobody clicks Claim: two are assigned at once, one to each; the third, from
+the webchat, waits, and the webchat says "You are number 1 in line". Maya closes her
+ticket from her phone; the waiting ticket is hers at once, and her desktop tab,
+hidden, raises a browser notification (the permission granted through Playwright, the
+Notification constructor recorded) and updates its title. Then she transfers it to
+Sam, and the customer reads that Sam has taken over.
 
 Visibility is emulated: `window.__hidden` drives document.hidden/visibilityState.
 """
@@ -18,7 +20,9 @@ import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
-DESK_ENV = {"DESK_AGING_WARN_SECONDS": "3", "DESK_AGING_ALERT_SECONDS": "6"}
+DESK_DEMO = True  # the demo bot and its customer webchat at /demo/
+# Far enough apart that a loaded machine still shows amber before red.
+DESK_ENV = {"DESK_AGING_WARN_SECONDS": "3", "DESK_AGING_ALERT_SECONDS": "12"}
 
 WATCH = """
 (() => {
@@ -53,9 +57,10 @@ def live(page) -> None:
 def on_shift(browser, desk, sign_in):
     """on_shift(username) → their inbox page, in a context with notifications allowed."""
     desk.shell(
-        "from desk.models import AgentProfile, RoutingSettings\n"
+        "from desk.models import AgentProfile, RoutingSettings, Ticket\n"
         "from django.contrib.auth import get_user_model\n"
         "from desk.assignment import routing_settings, profile_for\n"
+        "Ticket.objects.all().delete()  # demo_setup's samples: this shift starts empty\n"
         "routing_settings(); RoutingSettings.objects.filter(pk=1).update(mode='least_busy')\n"
         "for u in get_user_model().objects.filter(username__in=['maya', 'sam']):\n"
         "    profile_for(u.pk); AgentProfile.objects.filter(agent=u).update(capacity=1)\n"
@@ -106,16 +111,29 @@ def test_routing_hands_out_the_shift_and_a_hidden_tab_alerts(on_shift, open_page
     expect(maya.locator("#alerts-menu input[name=notify_desktop]")).to_be_checked()
 
     first, second = escalate(desk, "First in"), escalate(desk, "Second in")
-    third = escalate(desk, "Third in")
     owners = sorted([assignee_of(desk, first["ticketId"]), assignee_of(desk, second["ticketId"])])
     assert owners == ["maya", "sam"]  # least busy: one each, nobody clicked Claim
-    assert assignee_of(desk, third["ticketId"]) == "-"  # both at capacity: it waits
-    # The queue waits for both of them: their titles say so, live.
+
+    # The customer asks the demo bot for a person: both agents are full, so they wait.
+    customer = open_page()
+    customer.goto("/demo/")
+    customer.get_by_label("Your name").fill("Jo Customer")
+    customer.get_by_role("button", name="Start chatting").click()
+    question = f"Third in: my parcel {uuid.uuid4().hex[:6]} is lost, I need a human"
+    customer.get_by_role("textbox", name="Message").fill(question)
+    customer.get_by_role("textbox", name="Message").press("Enter")
+    chat = customer.locator("#lines")
+    expect(chat).to_contain_text("I'm handing you over to a support agent")
+    expect(customer.locator("#queue-status")).to_have_text(
+        "You are number 1 in line. An agent will be with you shortly."
+    )
+    # The queue waits for both agents: their titles say so, live; the row ages.
     expect(maya).to_have_title(re.compile(r"^\(1\) "))
     row = maya.locator(".ticket-row", has_text="Third in")
     expect(row).to_have_class(re.compile(r"\brow-pending\b"))
     expect(row).to_have_class(re.compile(r"\baging-warn\b"), timeout=12_000)  # amber
-    expect(row).to_have_class(re.compile(r"\baging-alert\b"), timeout=12_000)  # then red
+    expect(row).not_to_have_class(re.compile(r"\baging-alert\b"))
+    expect(row).to_have_class(re.compile(r"\baging-alert\b"), timeout=20_000)  # then red
 
     # Maya's desktop tab goes to the background; she closes her ticket from her phone.
     hide(maya)
@@ -128,12 +146,27 @@ def test_routing_hands_out_the_shift_and_a_hidden_tab_alerts(on_shift, open_page
     # The waiting ticket is hers at once, and her hidden tab says so.
     maya.wait_for_function("() => window.__notifications.length > 0")
     [note] = maya.evaluate("window.__notifications")
-    assert re.fullmatch(r"#\d+ is yours: Third in", note["title"]), note
+    assert re.fullmatch(r"#\d+ is yours: Webchat: Third in.*", note["title"]), note
     assert "Routing gave you" in note["body"]
-    assert assignee_of(desk, third["ticketId"]) == "maya"
+    expect(chat).to_contain_text("Maya Lopez from the Acme support team has joined the chat.")
+    expect(customer.locator("#queue-status")).to_be_hidden()
     # Sam's tab is in view: Sam is not disturbed, and nothing waits for Sam any more.
     assert sam.evaluate("window.__notifications") == []
     expect(sam).not_to_have_title(re.compile(r"^\(\d+\) "))
+
+    # Maya hands the customer to Sam, with a note for him only.
+    phone.goto("/")
+    phone.locator(".ticket-row", has_text="Third in").get_by_role("link").first.click()
+    sams = phone.locator("#transfer-to option", has_text="Sam Okafor").get_attribute("value")
+    phone.get_by_label("Transfer to").select_option(sams)
+    phone.get_by_label("Why (internal note, optional)").fill("Sam handles lost parcels")
+    phone.get_by_role("button", name="Transfer").click()
+    expect(phone.locator("#message-list")).to_contain_text(
+        "Maya Lopez transferred the ticket to Sam Okafor."
+    )
+    expect(phone.locator("#assignee-name")).to_have_text("Sam Okafor")
+    expect(chat).to_contain_text("Sam Okafor from the Acme support team has taken over the chat.")
+    expect(chat).not_to_contain_text("Sam handles lost parcels")
 
 
 def test_permission_is_asked_from_the_button_only(browser, desk, sign_in):
