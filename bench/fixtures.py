@@ -404,6 +404,58 @@ def rollup_cost(requests: int) -> dict:
     } | {"requests": len(times[("start", True)])}
 
 
+def routing_mode(mode: str) -> dict:
+    """Set the routing mode (manual, round_robin, least_busy) as an admin would."""
+    from desk.assignment import routing_settings
+    from desk.models import RoutingSettings
+
+    routing_settings()
+    RoutingSettings.objects.filter(pk=1).update(mode=mode)
+    return {"mode": mode}
+
+
+def assignees() -> dict:
+    """Each ticket's number → its assignee's username (or "")."""
+    return {
+        str(number): username or ""
+        for number, username in Ticket.objects.values_list("pk", "assignee__username")
+    }
+
+
+def queue_dataset(tickets: int, agent_count: int, capacity: int) -> dict:
+    """`tickets` pending tickets of the bench bot (bulk inserted, a mix of priorities),
+    least-busy routing, and `agent_count` agents with `capacity` each, none present:
+    the queue a team finds when its shift starts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from desk.models import PRIORITY_RANK, AgentProfile, Presence, Priority
+
+    prepared = prepare(agent_count)
+    bot = connected_bot()
+    now = timezone.now()
+    priorities = list(Priority)
+    with transaction.atomic():
+        Ticket.objects.bulk_create(
+            Ticket(
+                bot=bot, conversation_id=f"queue-{i}", title=f"Queued {i}",
+                priority=priorities[i % 4], priority_rank=PRIORITY_RANK[priorities[i % 4]],
+                user_name=f"User {i}",
+            )
+            for i in range(tickets)
+        )
+        Ticket.objects.filter(bot=bot).update(created_at=now - timedelta(minutes=5))
+        Presence.objects.all().delete()
+        users = agents(agent_count)
+        AgentProfile.objects.bulk_create(
+            [AgentProfile(agent=u, capacity=capacity) for u in users], ignore_conflicts=True
+        )
+        AgentProfile.objects.filter(agent__in=users).update(capacity=capacity)
+    routing_mode("least_busy")
+    return prepared
+
+
 def main() -> None:
     command = sys.argv[1]
     args = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
@@ -417,6 +469,14 @@ def main() -> None:
         result = reports_dataset(int(args["--tickets"]))
     elif command == "reports-probe":
         result = reports_probe()
+    elif command == "routing-mode":
+        result = routing_mode(args["--mode"])
+    elif command == "assignees":
+        result = assignees()
+    elif command == "queue":
+        result = queue_dataset(
+            int(args["--tickets"]), int(args["--agents"]), int(args["--capacity"])
+        )
     elif command == "rollup-cost":
         result = rollup_cost(int(args.get("--requests", "200")))
     else:

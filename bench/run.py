@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import math
+import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -388,6 +390,124 @@ async def bench_relay() -> list[Row]:
     ]
 
 
+# --- 8. routing: a new ticket reaches its agent; a shift drains the queue ---------------
+
+ROUTING_AGENTS = 50
+ROUTING_ESCALATIONS = 30
+DRAIN_TICKETS = 1_000
+DRAIN_AGENTS = 20
+
+
+async def _escalate_and_time(
+    client: httpx.AsyncClient, server: Server, setup: dict, n: int
+) -> tuple[int, float]:
+    started = time.perf_counter()
+    response = await client.post(
+        f"{server.url}/api/v1/bots/{setup['bot_id']}/startHitl",
+        headers={"Authorization": f"Bearer {setup['api_key']}"},
+        json={"conversationId": f"route-{n}", "title": f"Routed {wsclient.token(n)}",
+              "userName": "U"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["number"], started
+
+
+async def _seen(socket, n: int, timeout: float = 10) -> float:
+    deadline = time.perf_counter() + timeout
+    while n not in socket.seen:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"token {n} never reached the socket")
+        await asyncio.sleep(0.002)
+    return socket.seen[n]
+
+
+async def bench_routing() -> list[Row]:
+    """(a) startHitl → the assigned agent's inbox socket shows the ticket, with 50 agents
+    online and least-busy routing, against startHitl → an inbox socket with manual
+    routing (the same server and sockets). (b) 1,000 queued tickets and 20 agents with
+    room for all of them: the time from their tabs connecting to the queue being empty
+    (a `db_worker` drains what the requests leave), against 1,000 trivial view requests."""
+    env = bench_env(fresh_database("routing"))
+    setup = fixtures(env, "prepare", "--agents", str(ROUTING_AGENTS))
+    routed, manual = [], []
+    with Server(env, "routing") as server:
+        sockets = await wsclient.connect_many(
+            server.port, [("/ws/desk/?inbox=1", s) for s in setup["sessions"]]
+        )
+        await asyncio.sleep(1.0)
+        async with httpx.AsyncClient(timeout=30) as client:
+            n = 1
+            for mode, into in (("manual", manual), ("least_busy", routed), ("manual", manual),
+                               ("least_busy", routed)):
+                fixtures(env, "routing-mode", "--mode", mode)
+                sent = []
+                for _ in range(ROUTING_ESCALATIONS // 2):
+                    number, started = await _escalate_and_time(client, server, setup, n)
+                    sent.append((n, number, started))
+                    await _seen(sockets[0], n)  # every tab shows the new row
+                    n += 1
+                owners = fixtures(env, "assignees")
+                for token, number, started in sent:
+                    owner = owners[str(number)]
+                    if mode == "manual":
+                        assert owner == "", owner
+                        into.append((sockets[0].seen[token] - started) * 1000)
+                    else:
+                        socket = sockets[int(owner.removeprefix("agent"))]
+                        into.append((await _seen(socket, token) - started) * 1000)
+        for sock in sockets:
+            sock.close()
+    p50, b50 = median(routed), median(manual)
+
+    env = bench_env(fresh_database("drain"))
+    setup = fixtures(
+        env, "queue", "--tickets", str(DRAIN_TICKETS), "--agents", str(DRAIN_AGENTS),
+        "--capacity", str(DRAIN_TICKETS // DRAIN_AGENTS),
+    )
+    database = env["SQLITE_PATH"]
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--queue-name", "default",
+         "--interval", "0.1", "--no-reload", "--no-startup-delay"],
+        cwd=Path(__file__).resolve().parent.parent, env=env,
+        stdout=subprocess.DEVNULL, stderr=(VAR / "drain-worker.log").open("w"),
+    )
+    try:
+        with Server(env, "drain") as server:
+            async with httpx.AsyncClient(timeout=30) as client:
+                base_started = time.perf_counter()
+                for _ in range(DRAIN_TICKETS):
+                    await client.get(f"{server.url}/bench/json/")
+                base_s = time.perf_counter() - base_started
+            started = time.perf_counter()
+            sockets = await wsclient.connect_many(
+                server.port, [("/ws/desk/?inbox=1", s) for s in setup["sessions"]]
+            )
+            drain_s = None
+            while time.perf_counter() - started < 300:
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                    left = db.execute(
+                        "SELECT count(*) FROM desk_ticket WHERE status = 'pending'"
+                    ).fetchone()[0]
+                if not left:
+                    drain_s = time.perf_counter() - started
+                    break
+                await asyncio.sleep(0.05)
+            for sock in sockets:
+                sock.close()
+    finally:
+        worker.terminate()
+        worker.wait(10)
+    if drain_s is None:
+        raise RuntimeError(f"the queue did not drain in 300 s: see {VAR / 'drain-worker.log'}")
+    return [
+        Row("8", "startHitl → assigned agent's socket, 50 agents", p50, b50, "ms", p50 / b50,
+            "", None, f"median of {len(routed)}; baseline: startHitl → inbox, manual routing"),
+        Row("8", f"drain {DRAIN_TICKETS:,} queued tickets, {DRAIN_AGENTS} agents arrive",
+            drain_s * 1000, base_s * 1000, "ms", drain_s / base_s, "", None,
+            f"baseline: {DRAIN_TICKETS:,} trivial view requests in a row"),
+    ]
+
+
 # --- 4. fan-out and 5. memory per idle socket ----------------------------------------------
 
 FANOUT_SOCKETS = 1_000
@@ -663,6 +783,7 @@ BENCHMARKS = {
     "4": ("fan-out and memory per socket", bench_fanout),
     "6": ("the Reports at scale", bench_reports),
     "7": ("the rollup's cost on startHitl and a reply", bench_rollup_cost),
+    "8": ("routing: a new ticket to its agent, a queue drained", bench_routing),
 }
 
 

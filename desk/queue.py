@@ -242,12 +242,13 @@ def send_updates(*, now: datetime | None = None) -> int:
         .order_by(*QUEUE_ORDER)
         .values_list("pk", "queue_position_sent", "queue_update_sent_at")
     )
-    due_now, later = [], None
+    due_now: dict[int, int] = {}  # ticket → its place now
+    later = None
     for position, (pk, sent, sent_at) in enumerate(line, start=1):
         if sent == position:
             continue
         if sent_at is None or now - sent_at >= interval:
-            due_now.append(pk)
+            due_now[pk] = position
         else:
             due = sent_at + interval
             later = due if later is None else min(later, due)
@@ -259,19 +260,16 @@ def send_updates(*, now: datetime | None = None) -> int:
     within = within_business_hours(now)
     waits: dict[int, list[float]] = {}
     told = 0
-    for pk in due_now:
-        with transaction.atomic():
-            ticket = (
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("bot")
-                .filter(pk=pk, status=Status.PENDING)
-                .first()
-            )
-            if ticket is None:
-                continue
-            position = position_of(ticket)
-            if position == ticket.queue_position_sent:
-                continue
+    # One transaction for the lot: each ticket is re-read as still pending, and told the
+    # place it had in the line read above (a move since then queues another run).
+    with transaction.atomic():
+        tickets = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("bot")
+            .filter(pk__in=list(due_now), status=Status.PENDING)
+        )
+        for ticket in tickets:
+            position = due_now[ticket.pk]
             if online and ticket.bot_id not in waits:
                 waits[ticket.bot_id] = recent_waits(ticket.bot_id, now=now)
             state = QueueState(
