@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := desk.settings
 
-.PHONY: run test setup bench bench-large lint browser-deps clean
+.PHONY: run test setup translations messages bench bench-large lint browser-deps clean
 
 # Desk depends on the bot SDK in sdk/python (its demo bot uses it): both install here.
 $(VENV)/.installed: pyproject.toml $(SDK)/pyproject.toml
@@ -36,7 +36,14 @@ $(SDK_VENV)/.installed: $(SDK)/pyproject.toml
 	$(SDK_PY) -m pip install --quiet -e "./$(SDK)[test,recipes]"
 	@touch $@
 
-setup: $(VENV)/.installed
+# The translations: the committed .po files compiled into the .mo files Django reads.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+%.mo: %.po $(VENV)/.installed
+	$(PY) scripts/compile-translations $<
+translations: $(MO_FILES)
+
+setup: $(VENV)/.installed translations
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 
@@ -48,7 +55,7 @@ run: setup
 # and so do the tests of input PostgreSQL refuses where SQLite does not (`postgres`).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desk
 
-test: $(VENV)/.installed $(SDK_VENV)/.installed
+test: $(VENV)/.installed $(SDK_VENV)/.installed translations
 	@mkdir -p var
 	$(VENV)/bin/ruff check .
 	scripts/test-prereqs
@@ -74,3 +81,13 @@ lint: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(SDK_VENV) var
+
+# After changing user-facing strings: the catalogs gain the new msgids (then translate
+# them in locale/*/LC_MESSAGES/*.po; tests/test_translations.py fails until every one is).
+# Needs GNU gettext's xgettext (Debian: gettext).
+MESSAGES_IGNORE := --ignore=.venv --ignore=.venv-sdk --ignore=sdk --ignore=tests --ignore=bench \
+	--ignore=var --ignore=staticfiles --ignore=scripts --ignore=docs
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages --no-location --no-obsolete -l fr -l de -l es $(MESSAGES_IGNORE)
+	$(PY) manage.py makemessages --no-location --no-obsolete -d djangojs -l fr -l de -l es \
+		$(MESSAGES_IGNORE) --ignore=templates

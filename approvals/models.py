@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from desk.models import Priority
 
@@ -126,17 +127,19 @@ class Approval(models.Model):
     @property
     def decision_sentence(self) -> str:
         """How the decision reads to an agent: "Maya Lopez approved this with changes."."""
-        who = self.decided_by_name or "Someone"
+        who = self.decided_by_name or _("Someone")
         match self.status:
+            case self.Status.APPROVED if self.edited:
+                return _("%(who)s approved this with changes.") % {"who": who}
             case self.Status.APPROVED:
-                return f"{who} approved this{' with changes' if self.edited else ''}."
+                return _("%(who)s approved this.") % {"who": who}
             case self.Status.REJECTED:
-                return f"{who} rejected this."
+                return _("%(who)s rejected this.") % {"who": who}
             case self.Status.EXPIRED:
-                return "This request expired before anyone decided."
+                return _("This request expired before anyone decided.")
             case self.Status.CANCELLED:
-                return "The bot withdrew this request."
-        return "This request waits for a decision."
+                return _("The bot withdrew this request.")
+        return _("This request waits for a decision.")
 
     @property
     def sort_key(self) -> str:

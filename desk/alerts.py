@@ -18,6 +18,7 @@ commit, like every announcement (`desk.realtime`).
 from django.db import transaction
 from django.urls import reverse
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from desk import realtime
 from desk.models import Message, Ticket
@@ -48,8 +49,11 @@ def new_escalation(ticket: Ticket) -> None:
     """A new ticket waits in the queue: alert everyone who takes new tickets."""
     what = alert(
         key=f"ticket-{ticket.pk}-new",
-        title=f"New escalation #{ticket.number}: {ticket.title}",
-        body=f"{ticket.user_name or 'A customer'} via {ticket.bot.name}",
+        title=_("New escalation #%(number)s: %(title)s")
+        % {"number": ticket.number, "title": ticket.title},
+        body=_("%(customer)s via %(bot)s") % {
+            "customer": ticket.user_name or _("A customer"), "bot": ticket.bot.name
+        },
         url=_ticket_url(ticket),
     )
     _send_after_commit(realtime.AGENTS_GROUP, {"type": "alerts.escalation", **what})
@@ -59,11 +63,14 @@ def assigned(ticket: Ticket, *, assignee, by) -> None:
     """The ticket was given to `assignee` by someone else (or routing, `by` None)."""
     if by is not None and by.pk == assignee.pk:
         return  # a claim: the agent knows
-    giver = "Routing" if by is None else display_name(by)
+    giver = _("Routing") if by is None else display_name(by)
     what = alert(
         key=f"ticket-{ticket.pk}-assigned-{ticket.assigned_at.timestamp():.6f}",
-        title=f"#{ticket.number} is yours: {ticket.title}",
-        body=f"{giver} gave you {ticket.user_name or 'a customer'}'s conversation.",
+        title=_("#%(number)s is yours: %(title)s")
+        % {"number": ticket.number, "title": ticket.title},
+        body=_("%(giver)s gave you %(customer)s’s conversation.") % {
+            "giver": giver, "customer": ticket.user_name or _("a customer")
+        },
         url=_ticket_url(ticket),
     )
     _send_after_commit(agent_group(assignee.pk), {"type": "alerts.personal", **what})
@@ -76,7 +83,10 @@ def customer_wrote(ticket: Ticket, message: Message) -> None:
         return
     what = alert(
         key=f"message-{message.pk}",
-        title=f"{message.author_name or ticket.user_name or 'The customer'} (#{ticket.number})",
+        title=_("%(customer)s (#%(number)s)") % {
+            "customer": message.author_name or ticket.user_name or _("The customer"),
+            "number": ticket.number,
+        },
         body=message.text,
         url=_ticket_url(ticket),
     )

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from approvals.consumers import NO_DATABASE as APPROVALS_NO_DATABASE
 from approvals.consumers import ApprovalsSocket
-from desk import actions, alerts, assignment, fragments, realtime, selectors
+from desk import actions, alerts, assignment, fragments, localization, realtime, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
 from desk.realtime import AGENTS_GROUP, INBOX_GROUP, session_group, ticket_group
@@ -97,6 +97,10 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         if not (self.agent.is_authenticated and self.agent.is_active):
             await self.close()  # before accept: the handshake is refused
             return
+        # What this tab renders and does speaks the agent's language, in their time zone.
+        locale = await database_sync_to_async(localization.locale_of)(self.agent.pk)
+        headers = dict(self.scope.get("headers") or [])
+        localization.activate(locale, headers.get(b"accept-language", b"").decode("latin-1"))
         # Logging out closes every tab of that session at once (see desk.login).
         await self._join(session_group(self.scope["session"].session_key))
         # Every tab hears agents' status, the counts for its title, and alerts.

@@ -21,7 +21,11 @@ def availability(request: HttpRequest) -> dict:
     )
     # A page being loaded is a tab about to be open: an online agent counts as present.
     status = "online" if chosen == Availability.ONLINE else chosen
+    locale = getattr(request, "desk_locale", None)
     return {
+        # The time zone pages show, and whether desk.js reports the browser's (not chosen).
+        "time_zone_from_browser": locale is None or not locale.time_zone,
+        "browser_time_zone": locale.browser_time_zone if locale else "",
         "my_availability": chosen,
         "availability_choices": Availability.choices,
         "notify_desktop": desktop,

@@ -18,6 +18,7 @@ import re
 import uuid
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -29,12 +30,14 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bots import wakeups
 from bots.links import avatar_token_valid, signature_valid
-from desk import avatars, files, services
+from desk import avatars, files, localization, services
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
 from desk.models import AgentProfile, StoredFile
@@ -256,15 +259,29 @@ def profile(request: HttpRequest) -> HttpResponse:
     """The agent's own page: the picture bots show beside their messages."""
     agent = request.user
     if request.method == "POST":
+        if request.POST.get("action") == "locale":
+            try:
+                localization.agent_set_locale(
+                    agent=agent,
+                    language=request.POST.get("language", ""),
+                    time_zone=request.POST.get("time_zone", ""),
+                )
+            except DeskError as exc:
+                messages.error(request, exc.message)
+            else:
+                chosen = request.POST.get("language") or None
+                with translation.override(chosen or translation.get_language()):
+                    messages.success(request, _("Your language and time zone are saved."))
+            return redirect("profile")
         if request.POST.get("action") == "remove":
             services.agent_set_avatar(agent=agent, picture=None)
-            messages.success(request, "Your picture is removed: bots show your initials.")
+            messages.success(request, _("Your picture is removed: bots show your initials."))
             return redirect("profile")
         error = None
         if getattr(request, "upload_too_large", False):
             error = too_large_message()
         elif (upload := request.FILES.get("avatar")) is None:
-            error = "Choose a picture."
+            error = _("Choose a picture.")
         else:
             try:
                 stored = files.store_upload(upload, agent=agent)
@@ -275,13 +292,19 @@ def profile(request: HttpRequest) -> HttpResponse:
                     stored.content_type == "image/svg+xml"
                 ):
                     files.delete(stored)
-                    error = "That is not a picture: choose a PNG, JPEG, GIF or WebP file."
+                    error = _("That is not a picture: choose a PNG, JPEG, GIF or WebP file.")
                 else:
                     services.agent_set_avatar(agent=agent, picture=stored)
-                    messages.success(request, "Your picture is saved.")
+                    messages.success(request, _("Your picture is saved."))
                     return redirect("profile")
         messages.error(request, error)
         return redirect("profile")
     fields = avatars.agent_fields(agent)
-    return render(request, "desk/profile.html", {"avatar_url": fields["agentAvatarUrl"],
-                                                 "agent_id": fields["agentId"]})
+    locale = localization.locale_of(agent.pk)
+    return render(request, "desk/profile.html", {
+        "avatar_url": fields["agentAvatarUrl"],
+        "agent_id": fields["agentId"],
+        "locale": locale,
+        "languages": settings.LANGUAGES,
+        "time_zones": localization.time_zones(),
+    })

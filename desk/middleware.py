@@ -2,6 +2,9 @@
 
 `ApiErrorMiddleware` keeps every answer under /api/ in the bot API's JSON error shape.
 
+`AgentLocaleMiddleware` shows a signed-in agent Desk in their language and time zone,
+and keeps the bot API in English.
+
 `StaticFilesMiddleware` is WhiteNoise made async-capable. WhiteNoise's middleware is
 sync-only, and one sync-only middleware makes Django run every request under ASGI
 on a thread, with async views (the bot API's long-poll, the demo webchat's) blocking
@@ -9,9 +12,15 @@ that thread for as long as they wait. This subclass serves static files the same
 way and lets every other request pass through on the event loop.
 """
 
+import zoneinfo
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone, translation
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from desk.localization import Locale, locale_of
 
 API_PREFIX = "/api/"
 SERVER_ERROR = (
@@ -73,6 +82,57 @@ class ApiErrorMiddleware:
             if header in response:
                 answer[header] = response[header]
         return answer
+
+
+class AgentLocaleMiddleware:
+    """After LocaleMiddleware (which chose the browser's language) and the authentication:
+    a signed-in agent's own language, if they chose one, and their time zone. Under /api/
+    everything stays English, whatever the request asks: the bot API's messages are a
+    contract. The agent's choices are on `request.desk_locale` for the page."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        locale = None
+        if not request.path_info.startswith(API_PREFIX) and request.user.is_authenticated:
+            locale = locale_of(request.user.pk)
+        self.activate(request, locale)
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        locale = None
+        if not request.path_info.startswith(API_PREFIX):
+            user = await request.auser()
+            if user.is_authenticated:
+                locale = await sync_to_async(locale_of)(user.pk)
+        self.activate(request, locale)
+        return await self.get_response(request)
+
+    @staticmethod
+    def activate(request: HttpRequest, locale: Locale | None) -> None:
+        if request.path_info.startswith(API_PREFIX):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        elif locale is not None and locale.language:
+            translation.activate(locale.language)
+            request.LANGUAGE_CODE = locale.language
+        request.desk_locale = locale
+        if locale is None:
+            timezone.deactivate()
+            return
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(locale.effective_time_zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -6,13 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 
 class Priority(models.TextChoices):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    URGENT = "urgent"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 # Higher sorts first in the inbox.
@@ -20,16 +21,16 @@ PRIORITY_RANK = {Priority.URGENT: 4, Priority.HIGH: 3, Priority.MEDIUM: 2, Prior
 
 
 class Status(models.TextChoices):
-    PENDING = "pending"
-    ASSIGNED = "assigned"
-    CLOSED = "closed"
+    PENDING = "pending", _("Pending")
+    ASSIGNED = "assigned", _("Assigned")
+    CLOSED = "closed", _("Closed")
 
 
 class CloseReason(models.TextChoices):
-    AGENT = "agent", "closed by an agent"
-    BOT_CANCEL = "cancel", "the customer left the conversation"
-    BOT_TIMEOUT = "timeout", "the bot timed the session out"
-    UNASSIGNED_TIMEOUT = "unassigned", "no agent claimed it in time"
+    AGENT = "agent", _("closed by an agent")
+    BOT_CANCEL = "cancel", _("the customer left the conversation")
+    BOT_TIMEOUT = "timeout", _("the bot timed the session out")
+    UNASSIGNED_TIMEOUT = "unassigned", _("no agent claimed it in time")
 
 
 class Ticket(models.Model):
@@ -281,9 +282,9 @@ class Message(models.Model):
 class Availability(models.TextChoices):
     """What an agent chose in the header."""
 
-    ONLINE = "online"
-    BUSY = "busy", "busy (keeps tickets, gets no new ones)"
-    OFFLINE = "offline"
+    ONLINE = "online", _("Online")
+    BUSY = "busy", _("busy (keeps tickets, gets no new ones)")
+    OFFLINE = "offline", _("Offline")
 
 
 DEFAULT_CAPACITY = 5
@@ -316,6 +317,11 @@ class AgentProfile(models.Model):
     # The alerts of a new escalation or message: the agent may turn each off.
     notify_desktop = models.BooleanField(default=True)
     notify_sound = models.BooleanField(default=True)
+    # The language and time zone Desk shows the agent: blank follows the browser (its
+    # Accept-Language; the time zone its Intl API reported, kept in browser_time_zone).
+    language = models.CharField(max_length=8, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    browser_time_zone = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -390,9 +396,9 @@ class Rating(models.Model):
 
 
 class RoutingMode(models.TextChoices):
-    MANUAL = "manual", "manual"
-    ROUND_ROBIN = "round_robin", "round robin"
-    LEAST_BUSY = "least_busy", "least busy"
+    MANUAL = "manual", _("manual")
+    ROUND_ROBIN = "round_robin", _("round robin")
+    LEAST_BUSY = "least_busy", _("least busy")
 
 
 class RoutingSettings(models.Model):
@@ -426,13 +432,13 @@ class BusinessHours(models.Model):
     A day without a row is closed. `closes` at or before `opens` runs past midnight."""
 
     class Weekday(models.IntegerChoices):
-        MONDAY = 0
-        TUESDAY = 1
-        WEDNESDAY = 2
-        THURSDAY = 3
-        FRIDAY = 4
-        SATURDAY = 5
-        SUNDAY = 6
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, unique=True)
     opens = models.TimeField()

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bots.models import Bot
 from desk.exceptions import NotFound, TicketClosed
@@ -44,10 +45,10 @@ from desk.models import (
 )
 
 STATUS_FILTERS = {
-    "pending": "Pending",
-    "mine": "Assigned to me",
-    "open": "All open",
-    "closed": "Closed",
+    "pending": _("Pending"),
+    "mine": _("Assigned to me"),
+    "open": _("All open"),
+    "closed": _("Closed"),
 }
 DEFAULT_STATUS = "open"
 CONVERSATION_KINDS = (Message.Kind.USER, Message.Kind.BOT, Message.Kind.AGENT)

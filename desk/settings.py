@@ -99,9 +99,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "desk.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "desk.middleware.AgentLocaleMiddleware",  # the agent's own language and time zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -118,11 +120,17 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "desk.context_processors.availability",
             ],
-            "builtins": ["django_htmx.templatetags.django_htmx"],
+            # {% translate %} and {% blocktranslate %} in every template, without a load.
+            "builtins": [
+                "django_htmx.templatetags.django_htmx",
+                "django.templatetags.i18n",
+                "desk.templatetags.labels",
+            ],
         },
     }
 ]
@@ -262,7 +270,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The agent's language: their choice on their profile, else the browser's Accept-Language
+# (LocaleMiddleware), else English. Each language is named in itself in the menus.
+# The bot API stays English whatever the request says: its messages are a contract.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The server's own time zone; an agent sees times in theirs (profile, else their browser's).
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

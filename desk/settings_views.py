@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from desk import assignment, fragments, queue, selectors
@@ -32,7 +33,7 @@ def team_capacity(request: HttpRequest, agent_id: int) -> HttpResponse:
             agent_id=agent_id, capacity=request.POST.get("capacity", ""), by=request.user
         )
     except NotFound:
-        return HttpResponse("No such agent.", status=404)
+        return HttpResponse(_("No such agent."), status=404)
     except DeskError as exc:
         error = exc.message
     if request.htmx:
@@ -46,18 +47,18 @@ def team_capacity(request: HttpRequest, agent_id: int) -> HttpResponse:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Capacity saved.")
+        messages.success(request, _("Capacity saved."))
     return redirect("team")
 
 
 # What each mode does, as the Routing page says it.
 MODE_HELP = {
-    RoutingMode.MANUAL: "New tickets wait in the queue until an agent claims them.",
-    RoutingMode.ROUND_ROBIN: (
+    RoutingMode.MANUAL: _("New tickets wait in the queue until an agent claims them."),
+    RoutingMode.ROUND_ROBIN: _(
         "Each new ticket goes at once to an eligible agent, taking turns: whoever was "
         "assigned a ticket longest ago."
     ),
-    RoutingMode.LEAST_BUSY: (
+    RoutingMode.LEAST_BUSY: _(
         "Each new ticket goes at once to the eligible agent with the lowest load for their "
         "capacity; ties go to whoever was assigned a ticket longest ago."
     ),
@@ -84,10 +85,10 @@ def routing(request: HttpRequest) -> HttpResponse:
                         if request.POST.get(f"day-{day}-open") == "on"
                     },
                 )
-                messages.success(request, "Business hours saved.")
+                messages.success(request, _("Business hours saved."))
             else:
                 assignment.routing_set_mode(mode=request.POST.get("mode", ""), by=request.user)
-                messages.success(request, "Routing saved.")
+                messages.success(request, _("Routing saved."))
         except DeskError as exc:
             errors[getattr(exc, "field", None) or "mode"] = exc.message
         else:

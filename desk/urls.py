@@ -1,12 +1,25 @@
 """URL roots: the agent's pages, the admin settings, the bot API."""
 
+from datetime import UTC, datetime
+
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import last_modified
+from django.views.i18n import JavaScriptCatalog
 
 from bots import views as bot_views
 from bots.api import api
 from desk import file_views, settings_views, views
 from desk.login import LoginView, LogoutView
+
+STARTED = datetime.now(UTC)
+
+# The translations static/*.js uses (gettext, ngettext, interpolate), in the page's
+# language: the pages ask for it with ?l=LANGUAGE so a cached copy is never another's.
+javascript_catalog = cache_control(max_age=3600)(
+    last_modified(lambda request: STARTED)(JavaScriptCatalog.as_view())
+)
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
@@ -23,10 +36,12 @@ urlpatterns = [
         name="avatar",
     ),
     path("me/profile/", file_views.profile, name="profile"),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("me/availability/", views.availability, name="availability"),
     path("me/alerts/", views.alert_preferences, name="alert-preferences"),
+    path("me/time-zone/", views.browser_time_zone, name="browser-time-zone"),
     path("settings/team/", settings_views.team, name="team"),
     path("settings/routing/", settings_views.routing, name="routing"),
     path(

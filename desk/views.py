@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from desk import actions, alerts, assignment, files, fragments
+from desk import actions, alerts, assignment, files, fragments, localization
 from desk.access import ticket_for_agent
 from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
@@ -120,8 +121,22 @@ def alert_preferences(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "base.html#alerts-menu", context)
-    messages.success(request, "Your alert preferences are saved.")
+    messages.success(request, _("Your alert preferences are saved."))
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)
     return redirect("inbox")
+
+
+@login_required
+@require_POST
+def browser_time_zone(request: HttpRequest) -> HttpResponse:
+    """The time zone the agent's browser reports (static/desk.js): Desk shows them times
+    in it unless they chose one on their profile."""
+    try:
+        localization.agent_record_browser_time_zone(
+            agent=request.user, time_zone=request.POST.get("time_zone", "")
+        )
+    except DeskError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    return HttpResponse(status=204)

@@ -5,17 +5,28 @@
      asked for before rejecting, and the keys a (approve) and r (reject). */
 (function () {
   "use strict";
+  // The page's language: Django's JavaScriptCatalog (/jsi18n/, loaded first) defines these.
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (f, o) {
+    return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); });
+  };
 
   // --- "expires in 12 min" -------------------------------------------------------------------
   function expiresIn(when) {
     var seconds = (when.getTime() - Date.now()) / 1000;
-    if (seconds <= 0) return "expired";
-    var minutes = Math.floor(seconds / 60);
-    if (minutes < 1) return "expires in <1 min";
-    if (minutes < 60) return "expires in " + minutes + " min";
+    if (seconds <= 0) return gettext("expired");
+    return interpolate(gettext("expires in %(time)s"), { time: span(Math.floor(seconds / 60)) }, true);
+  }
+  // The same words as desk/templatetags/durations.py, from the same catalog entries.
+  function span(minutes) {
+    if (minutes < 1) return gettext("<1 min");
+    if (minutes < 60) return interpolate(gettext("%(minutes)s min"), { minutes: minutes }, true);
     var hours = Math.floor(minutes / 60), rest = minutes % 60;
-    if (hours < 24) return "expires in " + (rest ? hours + " h " + rest + " min" : hours + " h");
-    return "expires in " + Math.floor(hours / 24) + " d";
+    if (hours < 24) {
+      return rest ? interpolate(gettext("%(hours)s h %(minutes)s min"), { hours: hours, minutes: rest }, true)
+                  : interpolate(gettext("%(hours)s h"), { hours: hours }, true);
+    }
+    return interpolate(gettext("%(days)s d"), { days: Math.floor(hours / 24) }, true);
   }
   function refreshExpiries() {
     document.querySelectorAll("time[data-expires]").forEach(function (el) {
@@ -72,7 +83,7 @@
       area.setCustomValidity("");
       if (!area.value.trim()) return;
       try { JSON.parse(area.value); } catch (err) {
-        area.setCustomValidity("This is not valid JSON: " + err.message);
+        area.setCustomValidity(interpolate(gettext("This is not valid JSON: %(error)s"), { error: err.message }, true));
         bad = bad || area;
       }
     });
@@ -92,7 +103,7 @@
         var reason = document.getElementById("reason");
         if (!reason.value.trim()) {
           e.preventDefault();
-          reason.setCustomValidity("Write why you reject it: the bot tells the customer.");
+          reason.setCustomValidity(gettext("Write why you reject it: the bot tells the customer."));
           reason.reportValidity();
           reason.focus();
         }
@@ -128,7 +139,7 @@
       var reason = document.getElementById("reason");
       if (reason.value.trim()) { f.querySelector("[data-reject]").click(); return; }
       reason.focus();
-      reason.setAttribute("placeholder", "Why do you reject it? Enter rejects.");
+      reason.setAttribute("placeholder", gettext("Why do you reject it? Enter rejects."));
     }
   });
 

@@ -9,6 +9,32 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // The page's language: Django's JavaScriptCatalog (/jsi18n/, loaded first) defines these.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (s, p, n) { return n === 1 ? s : p; };
+  var interpolate = window.interpolate || function (f, o) {
+    return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); });
+  };
+  var lang = document.documentElement.lang || "en";
+  function number(n, digits) {
+    return Number(n).toLocaleString(lang, { maximumFractionDigits: digits || 0 });
+  }
+
+  // --- the agent's time zone: the browser's, unless they chose one on their profile -------
+  // The page says where to report it (data-time-zone-url) only while none is chosen.
+  function reportTimeZone() {
+    var body = document.body;
+    var url = body && body.dataset.timeZoneUrl;
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+    if (!url || !zone || zone === body.dataset.browserTimeZone) return;
+    body.dataset.browserTimeZone = zone;
+    var data = new FormData();
+    data.append("time_zone", zone);
+    fetch(url, { method: "POST", body: data, headers: { "X-CSRFToken": csrfToken() },
+                 credentials: "same-origin" }).catch(function () {});
+  }
+
   var socket = null;        // the ws extension's public wrapper, once open
   var opened = false;
 
@@ -57,16 +83,16 @@
   }
 
   document.addEventListener("htmx:wsConnecting", function () {
-    liveState(opened ? "Reconnecting…" : "Connecting…", "connecting");
+    liveState(opened ? gettext("Reconnecting…") : gettext("Connecting…"), "connecting");
   });
   document.addEventListener("htmx:wsOpen", function (e) {
     socket = e.detail.socketWrapper;
     opened = true;
-    liveState("Live", "live");
+    liveState(gettext("Live"), "live");
   });
   document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
-    liveState("Offline, reconnecting…", "offline");
+    liveState(gettext("Offline, reconnecting…"), "offline");
     // htmx retries by itself after abnormal closes; a server shutting down cleanly
     // (1001) would otherwise leave the tab offline for good.
     var code = e.detail.event && e.detail.event.code;
@@ -140,18 +166,22 @@
   });
 
   // --- "waiting 4 min" ---------------------------------------------------------------------
+  // The same words as desk/templatetags/durations.py, from the same catalog entries.
   function waited(since) {
     var minutes = Math.floor((Date.now() - since.getTime()) / 60000);
-    if (minutes < 1) return "<1 min";
-    if (minutes < 60) return minutes + " min";
+    if (minutes < 1) return gettext("<1 min");
+    if (minutes < 60) return interpolate(gettext("%(minutes)s min"), { minutes: minutes }, true);
     var hours = Math.floor(minutes / 60), rest = minutes % 60;
-    if (hours < 24) return rest ? hours + " h " + rest + " min" : hours + " h";
-    return Math.floor(hours / 24) + " d";
+    if (hours < 24) {
+      return rest ? interpolate(gettext("%(hours)s h %(minutes)s min"), { hours: hours, minutes: rest }, true)
+                  : interpolate(gettext("%(hours)s h"), { hours: hours }, true);
+    }
+    return interpolate(gettext("%(days)s d"), { days: Math.floor(hours / 24) }, true);
   }
   function refreshTimes() {
     document.querySelectorAll("time[data-waiting]").forEach(function (el) {
       var since = new Date(el.getAttribute("datetime"));
-      if (!isNaN(since)) el.textContent = "waiting " + waited(since);
+      if (!isNaN(since)) el.textContent = interpolate(gettext("waiting %(time)s"), { time: waited(since) }, true);
     });
   }
   setInterval(refreshTimes, 30000);
@@ -219,26 +249,26 @@
     if (area) area.required = attachedCount(form) === 0 && uploading(form) === 0;
   }
   function humanSize(n) {
-    if (n < 1024) return n + " bytes";
-    if (n < 1024 * 1024) return (n / 1024).toFixed(1).replace(/\.0$/, "") + " KiB";
-    return (n / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MiB";
+    if (n < 1024) return interpolate(ngettext("%(size)s byte", "%(size)s bytes", n), { size: number(n) }, true);
+    if (n < 1024 * 1024) return interpolate(gettext("%(size)s KiB"), { size: number(n / 1024, 1) }, true);
+    return interpolate(gettext("%(size)s MiB"), { size: number(n / 1024 / 1024, 1) }, true);
   }
   function attach(form, file) {
     var list = attachmentList(form);
     if (!list || !form.dataset.uploadUrl) return;
     var item = document.createElement("li");
     item.className = "attachment uploading";
-    var name = file.name || "pasted-image.png";
+    var name = file.name || gettext("pasted-image.png");
     var label = document.createElement("span");
     label.className = "attachment-name";
     label.textContent = name + " · " + humanSize(file.size);
     var bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
-    bar.setAttribute("aria-label", "Uploading " + name);
+    bar.setAttribute("aria-label", interpolate(gettext("Uploading %(name)s"), { name: name }, true));
     var remove = document.createElement("button");
     remove.type = "button"; remove.className = "attachment-remove";
     remove.textContent = "×";
-    remove.setAttribute("aria-label", "Remove " + name);
+    remove.setAttribute("aria-label", interpolate(gettext("Remove %(name)s"), { name: name }, true));
     item.append(label, bar, remove);
     list.append(item);
     list.hidden = false;
@@ -260,7 +290,8 @@
       bar.remove();
       if (xhr.status !== 201) {
         item.classList.add("failed");
-        label.textContent = name + ": " + (data.message || "the upload failed.");
+        label.textContent = interpolate(gettext("%(name)s: %(error)s"),
+          { name: name, error: data.message || gettext("the upload failed.") }, true);
         syncRequired(form);
         return;
       }
@@ -283,7 +314,8 @@
     });
     xhr.addEventListener("error", function () {
       item.classList.remove("uploading"); item.classList.add("failed"); bar.remove();
-      label.textContent = name + ": the upload failed. Check your connection.";
+      label.textContent = interpolate(gettext("%(name)s: %(error)s"),
+        { name: name, error: gettext("the upload failed. Check your connection.") }, true);
       syncRequired(form);
     });
     xhr.open("POST", form.dataset.uploadUrl);
@@ -336,7 +368,7 @@
     e.preventDefault();
     e.stopImmediatePropagation();
     var toast = document.getElementById("toast");
-    if (toast) { toast.textContent = "Wait for the upload to finish, then send."; toast.dataset.source = ""; showToast(); }
+    if (toast) { toast.textContent = gettext("Wait for the upload to finish, then send."); toast.dataset.source = ""; showToast(); }
   }, true);
 
   // --- errors for this tab only ----------------------------------------------------------------
@@ -413,6 +445,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     installSocketFactory();
     refreshTimes();
+    reportTimeZone();
     var list = document.getElementById("message-list");
     if (list) {
       list.scrollTop = list.scrollHeight;

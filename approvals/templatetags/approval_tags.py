@@ -11,6 +11,9 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from desk.templatetags.durations import span
 
 register = template.Library()
 
@@ -21,16 +24,8 @@ def expires_in(when: datetime | None) -> str:
         return ""
     seconds = (when - timezone.now()).total_seconds()
     if seconds <= 0:
-        return "expired"
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "expires in <1 min"
-    if minutes < 60:
-        return f"expires in {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"expires in {hours} h {minutes} min" if minutes else f"expires in {hours} h"
-    return f"expires in {hours // 24} d"
+        return _("expired")
+    return _("expires in %(time)s") % {"time": span(int(seconds // 60))}
 
 
 @register.filter

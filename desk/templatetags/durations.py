@@ -1,12 +1,14 @@
 """`{{ since|waited }}`: how long ago, short ("<1 min", "4 min", "2 h 5 min", "3 d").
 
-static/desk.js formats the same way when it refreshes the times every half minute.
+static/desk.js formats the same way, with the same translations, when it refreshes the
+times every half minute.
 """
 
 from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -15,12 +17,18 @@ register = template.Library()
 def waited(since: datetime | None) -> str:
     if since is None:
         return ""
-    minutes = int((timezone.now() - since).total_seconds() // 60)
+    return span(int((timezone.now() - since).total_seconds() // 60))
+
+
+def span(minutes: int) -> str:
+    """A number of minutes as the inbox and approvals show it: "4 min", "2 h 5 min"."""
     if minutes < 1:
-        return "<1 min"
+        return _("<1 min")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} d"
+        if minutes:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return _("%(hours)s h") % {"hours": hours}
+    return _("%(days)s d") % {"days": hours // 24}
