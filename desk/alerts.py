@@ -68,7 +68,7 @@ def assigned(ticket: Ticket, *, assignee, by) -> None:
         key=f"ticket-{ticket.pk}-assigned-{ticket.assigned_at.timestamp():.6f}",
         title=_("#%(number)s is yours: %(title)s")
         % {"number": ticket.number, "title": ticket.title},
-        body=_("%(giver)s gave you %(customer)s’s conversation.") % {
+        body=_("%(giver)s gave you %(customer)s's conversation.") % {
             "giver": giver, "customer": ticket.user_name or _("a customer")
         },
         url=_ticket_url(ticket),
