@@ -81,7 +81,7 @@ def worked_ticket(browser, desk, tickets, sign_in) -> str:
     )
     assert status == 202, body
     expect(page.locator("#message-list")).to_contain_text("How long until")
-    page.get_by_label("Internal note").check()
+    page.get_by_label("Internal note", exact=True).check()
     composer.fill("Refund issued in Stripe: re_3Px8 (duplicate of ch_3Px7).")
     composer.press("Enter")
     expect(page.locator("#message-list")).to_contain_text("Refund issued in Stripe")
