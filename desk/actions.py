@@ -1,7 +1,8 @@
 """What an agent may ask for on a ticket, in a form post or a websocket frame.
 
-Both carry the same fields (`action`, plus `text` and `files` (ids of the agent's
-uploads), `priority`, or `assignee` (for a transfer: an agent or "queue") and `note`); this
+Both carry the same fields (`action`, plus `text`, `files` (ids of the agent's
+uploads) and `canned` (ids of the canned responses the message was made with),
+`priority`, or `assignee` (for a transfer: an agent or "queue") and `note`); this
 module turns them into exactly one service call. It checks access to the ticket and
 the shape of the input, nothing else: the rules live in `desk.services`.
 """
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from desk import assignment, files, selectors, services
+from desk import assignment, canned, files, selectors, services
 from desk.access import ticket_for_agent
 from desk.exceptions import InvalidInput, NotFound
 from desk.models import Priority
@@ -31,13 +32,17 @@ DONE = {
 }
 
 
+def _ids(data: Mapping, name: str) -> object:
+    """A field that holds one id or several, from a form post or a websocket frame."""
+    if hasattr(data, "getlist"):
+        return data.getlist(name)
+    ids = data.get(name) or []
+    return [ids] if isinstance(ids, (str, int)) else ids
+
+
 def _attached(ticket, agent, data: Mapping) -> list:
     """The agent's uploads the message names (`files`: one id, or several)."""
-    if hasattr(data, "getlist"):
-        ids = data.getlist("files")
-    else:
-        ids = data.get("files") or []
-        ids = [ids] if isinstance(ids, str) else ids
+    ids = _ids(data, "files")
     if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS:
         raise InvalidInput(f"Attach at most {MAX_ATTACHMENTS} files to one message.",
                            field="files")
@@ -92,4 +97,7 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
             )
         case "close":
             services.ticket_close(ticket_id=ticket.pk, agent=agent)
+    if action in ("reply", "note") and (used := _ids(data, "canned")):
+        # Sent: the responses it was made with count one use each (see desk.canned).
+        canned.responses_used(agent=agent, ids=used if isinstance(used, list) else [])
     return action

@@ -1,13 +1,14 @@
-"""The Django admin's pages for the team and routing models (under /django-admin/).
+"""The Django admin's pages for the team, routing and canned-response models (under
+/django-admin/).
 
-Settings → Team and Settings → Routing are where admins work day to day; these pages
-are for looking things up and for repairs. A change saved here has the same effect as
+Settings → Team, Routing and Canned responses are where admins work day to day; these
+pages are for looking things up and for repairs. A change saved here has the same effect as
 on those pages: capacity may have appeared, so the queue drains."""
 
 from django.contrib import admin
 
 from desk import assignment, realtime
-from desk.models import AgentProfile, BusinessHours, Presence, RoutingSettings
+from desk.models import AgentProfile, BusinessHours, CannedResponse, Presence, RoutingSettings
 
 
 class DrainsOnSave(admin.ModelAdmin):
@@ -52,3 +53,13 @@ class RoutingSettingsAdmin(DrainsOnSave):
 @admin.register(BusinessHours)
 class BusinessHoursAdmin(admin.ModelAdmin):
     list_display = ("weekday", "opens", "closes")
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ("code", "title", "owner", "usage_count", "last_used_at", "updated_at")
+    list_filter = (("owner", admin.EmptyFieldListFilter),)
+    search_fields = ("code", "title", "body", "owner__username")
+    raw_id_fields = ("owner",)
+    readonly_fields = ("usage_count", "last_used_at", "created_at", "updated_at")
+    ordering = ("-usage_count", "code")

@@ -455,3 +455,51 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+# --- canned responses ----------------------------------------------------------------------
+
+
+class CannedResponse(models.Model):
+    """A reply an agent inserts by typing `/code` in the composer (see `desk.canned`).
+    Shared by the team (no owner: admins manage it) or one agent's own. Its code is
+    unique within its scope: the shared ones, or one agent's."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_responses",
+        help_text="Empty: shared by the team. Otherwise the one agent who uses it.",
+    )
+    code = models.CharField(max_length=32, help_text="Typed after / in the composer.")
+    title = models.CharField(max_length=120)
+    body = models.TextField(
+        help_text="May use {customerName}, {agentName}, {ticketNumber} and {botName}."
+    )
+    usage_count = models.PositiveIntegerField(
+        default=0, help_text="Messages sent with it (inserted, then sent)."
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(owner__isnull=True), name="canned_shared_code_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "code"],
+                condition=Q(owner__isnull=False),
+                name="canned_own_code_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.code} {self.title}"
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None

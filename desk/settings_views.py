@@ -1,5 +1,6 @@
-"""Admin settings pages of the desk: Team (each agent's availability, load and capacity)
-and Routing (how new tickets find an agent, and the business hours).
+"""Settings pages of the desk: Team (each agent's availability, load and capacity) and
+Routing (how new tickets find an agent, and the business hours), for admins; Canned
+responses (the team's, changed by admins, and each agent's own), for every agent.
 
 Every change is a POST with CSRF calling one function of `desk.assignment`. htmx
 requests get the changed part back to swap in place; plain form posts a redirect.
@@ -8,15 +9,18 @@ requests get the changed part back to swap in place; plain form posts a redirect
 from zoneinfo import available_timezones
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from desk import assignment, fragments, queue, selectors
+from desk import assignment, canned, fragments, queue, selectors
 from desk.access import admin_required
-from desk.exceptions import DeskError, NotFound
+from desk.exceptions import DeskError, InvalidInput, NotAllowed, NotFound
 from desk.models import BusinessHours, RoutingMode
+from desk.transcript import MAX_MESSAGE_LENGTH
 
 
 @admin_required
@@ -118,3 +122,101 @@ def routing(request: HttpRequest) -> HttpResponse:
         "open_now": queue.within_business_hours(routing=settings),
     }
     return render(request, "desk/routing.html", context, status=422 if errors else 200)
+
+
+# --- canned responses: the team's (admins change them) and each agent's own ------------
+
+
+def _canned_lists(agent) -> dict:
+    responses = list(canned.available_to(agent))
+    return {
+        "shared": [r for r in responses if r.owner_id is None],
+        "mine": [r for r in responses if r.owner_id is not None],
+        "placeholders": ["{" + name + "}" for name in canned.PLACEHOLDERS],
+        "code_max_length": canned.CODE_MAX_LENGTH,
+        "title_max_length": canned.TITLE_MAX_LENGTH,
+        "body_max_length": MAX_MESSAGE_LENGTH,
+    }
+
+
+@login_required
+def canned_responses(request: HttpRequest) -> HttpResponse:
+    """Settings → Canned responses: every agent sees the shared ones and their own,
+    most used first; admins add and change the shared ones, each agent their own."""
+    errors: dict[str, str] = {}
+    scope = "shared" if request.POST.get("scope") == "shared" else "mine"
+    if request.method == "POST":
+        try:
+            response = canned.canned_save(
+                by=request.user,
+                shared=scope == "shared",
+                code=request.POST.get("code", ""),
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+            )
+        except InvalidInput as exc:
+            errors = exc.fields
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from None
+        else:
+            saved = _("Canned response /%(code)s saved.") % {"code": response.code}
+            messages.success(request, saved)
+            return redirect("canned-responses")
+    context = {
+        **_canned_lists(request.user),
+        # Each add form, with what was sent and its errors if it was the one refused.
+        "forms": {
+            name: {"values": request.POST, "errors": errors}
+            if errors and scope == name else {"values": {}, "errors": {}}
+            for name in ("shared", "mine")
+        },
+    }
+    return render(request, "desk/canned_responses.html", context, status=422 if errors else 200)
+
+
+@login_required
+def canned_response_edit(request: HttpRequest, response_id: int) -> HttpResponse:
+    try:
+        response = canned.response_for_editing(request.user, response_id)
+    except NotFound:
+        raise Http404 from None
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            canned.canned_save(
+                by=request.user,
+                response=response,
+                code=request.POST.get("code", ""),
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+            )
+        except InvalidInput as exc:
+            errors = exc.fields
+        else:
+            saved = _("Canned response /%(code)s saved.") % {"code": response.code}
+            messages.success(request, saved)
+            return redirect("canned-responses")
+    values = request.POST if errors else {
+        "code": response.code, "title": response.title, "body": response.body
+    }
+    context = {
+        **_canned_lists(request.user),
+        "response": response,
+        "form": {"values": values, "errors": errors},
+    }
+    return render(request, "desk/canned_response.html", context, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def canned_response_delete(request: HttpRequest, response_id: int) -> HttpResponse:
+    try:
+        canned.canned_delete(by=request.user, response_id=response_id)
+    except NotFound:
+        raise Http404 from None
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
+    messages.success(request, _("Canned response deleted."))
+    return redirect("canned-responses")

@@ -49,6 +49,19 @@ urlpatterns = [
         settings_views.team_capacity,
         name="team-capacity",
     ),
+    path(
+        "settings/canned-responses/", settings_views.canned_responses, name="canned-responses"
+    ),
+    path(
+        "settings/canned-responses/<int:response_id>/",
+        settings_views.canned_response_edit,
+        name="canned-response",
+    ),
+    path(
+        "settings/canned-responses/<int:response_id>/delete/",
+        settings_views.canned_response_delete,
+        name="canned-response-delete",
+    ),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from desk import actions, alerts, assignment, files, fragments, localization
+from desk import actions, alerts, assignment, canned, files, fragments, localization
 from desk.access import ticket_for_agent
 from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
@@ -43,6 +43,8 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     context["messages_list"] = list(transcript(found.pk))
     context["last_message_id"] = context["messages_list"][-1].pk if context["messages_list"] else 0
     context["max_upload"] = human_size(settings.DESK_MAX_UPLOAD_BYTES)
+    # The composer's picker (`/code`): this agent's responses, filled in for this ticket.
+    context["canned"] = canned.for_ticket(context["ticket"], request.user)
     return render(request, "desk/ticket.html", context)
 
 

@@ -28,6 +28,8 @@ def superuser_client(db) -> Client:
         "/django-admin/desk/routingsettings/",
         "/django-admin/desk/businesshours/",
         "/django-admin/desk/businesshours/add/",
+        "/django-admin/desk/cannedresponse/",
+        "/django-admin/desk/cannedresponse/add/",
         "/django-admin/bots/bot/",
         "/django-admin/bots/event/",
     ],
