@@ -220,6 +220,7 @@ def ticket_with_wait_json(ticket: Ticket) -> dict:
     state = getattr(ticket, "queue_state", None) or queue.state_of(ticket)
     return {
         **ticket_json(ticket),
+        "labels": [label.name for label in ticket.labels.order_by("name")],
         "queuePosition": state.position,
         "estimatedWaitSeconds": state.estimated_wait_seconds,
         "agentsAvailable": state.agents_available,
@@ -285,6 +286,7 @@ def start_hitl(request: HttpRequest, payload: StartHitlIn, bot_id: str = BotId):
         user_email=payload.userEmail,
         description=payload.description.strip(),
         message_history=history_items(request, bot, payload.messageHistory),
+        labels=payload.labels,
     )
     return Status(201 if created else 200, ticket_with_wait_json(ticket))
 

@@ -9,6 +9,8 @@ from pydantic_core import PydanticCustomError
 
 from bots.models import HANDOFF_MESSAGE_MAX_LENGTH
 from bots.text import FIELD_PROBLEMS, MESSAGE_PROBLEMS, TextProblem, text_problem
+from desk.labels import MAX_LABELS_PER_ESCALATION
+from desk.labels import NAME_MAX_LENGTH as LABEL_NAME_MAX_LENGTH
 from desk.services import MAX_MESSAGE_LENGTH
 
 BOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -43,6 +45,7 @@ Text = Annotated[
     _text_rule(required=True, problems=MESSAGE_PROBLEMS),
 ]
 NonBlank = Annotated[str, Field(min_length=1, max_length=200), VISIBLE]
+LabelName = Annotated[str, Field(min_length=1, max_length=LABEL_NAME_MAX_LENGTH), VISIBLE]
 HandoffMessage = FreeText(HANDOFF_MESSAGE_MAX_LENGTH)
 
 
@@ -201,6 +204,15 @@ class StartHitlIn(Schema):
     userEmail: EmailStr | Literal[""] = ""
     description: FreeText(MAX_MESSAGE_LENGTH) = ""
     messageHistory: Annotated[list[HistoryIn], Field(max_length=500)] = []
+    labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS_PER_ESCALATION)] = Field(
+        [],
+        description=(
+            "Labels to put on the ticket, by name (any case). A name Desk does not know is "
+            "created only if an admin allowed bots to create labels (Settings → Labels); "
+            "otherwise the call is refused with 422 naming it (labels.N), and nothing is "
+            "created. Desk's own addition: Botpress's hitl has no labels."
+        ),
+    )
 
 
 class TicketOut(Schema):
@@ -231,6 +243,9 @@ class StartHitlOut(TicketOut):
     )
     withinBusinessHours: bool = Field(
         description="False outside the business hours an admin set (Settings → Routing)."
+    )
+    labels: list[str] = Field(
+        [], description="The ticket's labels, by name (those the bot named, and any added since)."
     )
 
 

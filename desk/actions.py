@@ -2,9 +2,10 @@
 
 Both carry the same fields (`action`, plus `text`, `files` (ids of the agent's
 uploads) and `canned` (ids of the canned responses the message was made with),
-`priority`, or `assignee` (for a transfer: an agent or "queue") and `note`); this
-module turns them into exactly one service call. It checks access to the ticket and
-the shape of the input, nothing else: the rules live in `desk.services`.
+`priority`, `label` (a label's id, to add or remove), or `assignee` (for a transfer:
+an agent or "queue") and `note`); this module turns them into exactly one service
+call. It checks access to the ticket and the shape of the input, nothing else: the
+rules live in `desk.services` (and `desk.labels`).
 """
 
 from collections.abc import Mapping
@@ -12,13 +13,16 @@ from collections.abc import Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from desk import assignment, canned, files, selectors, services
+from desk import assignment, canned, files, labels, selectors, services
 from desk.access import ticket_for_agent
 from desk.exceptions import InvalidInput, NotFound
 from desk.models import Priority
 
 MAX_ATTACHMENTS = 10
-ACTIONS = ("claim", "assign", "transfer", "priority", "reply", "note", "close")
+ACTIONS = (
+    "claim", "assign", "transfer", "priority", "reply", "note", "close", "add_label",
+    "remove_label",
+)
 
 # What the agent sees once the action went through (a plain POST's flash message).
 DONE = {
@@ -29,6 +33,8 @@ DONE = {
     "reply": "Reply sent.",
     "note": "Note added.",
     "close": "Ticket closed.",
+    "add_label": "Label added.",
+    "remove_label": "Label removed.",
 }
 
 
@@ -97,6 +103,12 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
             )
         case "close":
             services.ticket_close(ticket_id=ticket.pk, agent=agent)
+        case "add_label":
+            labels.ticket_add_label(ticket_id=ticket.pk, agent=agent, label_id=data.get("label"))
+        case "remove_label":
+            labels.ticket_remove_label(
+                ticket_id=ticket.pk, agent=agent, label_id=data.get("label")
+            )
     if action in ("reply", "note") and (used := _ids(data, "canned")):
         # Sent: the responses it was made with count one use each (see desk.canned).
         canned.responses_used(agent=agent, ids=used if isinstance(used, list) else [])

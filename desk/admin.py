@@ -1,14 +1,24 @@
-"""The Django admin's pages for the team, routing and canned-response models (under
+"""The Django admin's pages for the team, routing, canned-response and label models (under
 /django-admin/).
 
-Settings → Team, Routing and Canned responses are where admins work day to day; these
-pages are for looking things up and for repairs. A change saved here has the same effect as
+Settings → Team, Routing, Canned responses and Labels are where admins work day to day;
+these pages are for looking things up and for repairs. A change saved here has the same effect as
 on those pages: capacity may have appeared, so the queue drains."""
 
+from django import forms
 from django.contrib import admin
 
-from desk import assignment, realtime
-from desk.models import AgentProfile, BusinessHours, CannedResponse, Presence, RoutingSettings
+from desk import assignment, colours, realtime
+from desk.models import (
+    AgentProfile,
+    BusinessHours,
+    CannedResponse,
+    Label,
+    LabelSettings,
+    Presence,
+    RoutingSettings,
+    TicketLabel,
+)
 
 
 class DrainsOnSave(admin.ModelAdmin):
@@ -63,3 +73,40 @@ class CannedResponseAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
     readonly_fields = ("usage_count", "last_used_at", "created_at", "updated_at")
     ordering = ("-usage_count", "code")
+
+
+class LabelForm(forms.ModelForm):
+    class Meta:
+        model = Label
+        fields = ("name", "colour")
+
+    def clean_colour(self) -> str:
+        colour = colours.normalise(self.cleaned_data["colour"])
+        if colour is None:
+            raise forms.ValidationError("A colour is written #rrggbb, e.g. #1971c2.")
+        return colour
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    form = LabelForm
+    list_display = ("name", "colour", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(TicketLabel)
+class TicketLabelAdmin(admin.ModelAdmin):
+    list_display = ("ticket", "label", "added_at", "added_by")
+    list_filter = ("label",)
+    raw_id_fields = ("ticket", "added_by")
+
+
+@admin.register(LabelSettings)
+class LabelSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "bots_create_labels")
+
+    def has_add_permission(self, request) -> bool:
+        return not LabelSettings.objects.exists()  # one row
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

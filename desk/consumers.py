@@ -10,8 +10,10 @@ fragments `desk.realtime` rendered, and turns each frame into one call of
 `desk.assignment` when it opens, every `heartbeat_seconds()` while open, and as it closes.
 
 Frames in (JSON, as htmx's `ws-send` sends a form):
-  {"action": "claim" | "assign" | "priority" | "reply" | "note" | "close",
-   "ticket": ID, "text": ..., "priority": ..., "assignee": USER_ID}
+  {"action": "claim" | "assign" | "transfer" | "priority" | "reply" | "note" | "close"
+             | "add_label" | "remove_label",
+   "ticket": ID, "text": ..., "canned": [ID, ...], "priority": ..., "assignee": USER_ID,
+   "label": LABEL_ID}
   {"action": "typing"}                      (a ticket tab only)
 Frames out: HTML fragments with hx-swap-oob, swapped by htmx's ws extension.
 """

@@ -19,14 +19,17 @@ from desk.selectors import STATUS_FILTERS, InboxFilter
 # --- the inbox ----------------------------------------------------------------------
 
 
-def count_items(counts: dict) -> list[tuple[str, str, int]]:
+def count_items(counts: dict, all_labels: list | None = None) -> list[tuple[str, str, int]]:
     """(facet, value, number) for every count the side bar shows, zeros included."""
+    if all_labels is None:
+        all_labels = selectors.all_labels()
     items = [("status", key, n) for key, n in counts["status"].items() if key != "mine"]
     items += [("priority", p, counts["priority"].get(p, 0)) for p in Priority.values]
     items += [("bot", b.bot_id, counts["bot"].get(b.bot_id, 0)) for b in selectors.desk_bots()]
     items += [
         ("assignee", str(a.pk), counts["assignee"].get(a.pk, 0)) for a in selectors.desk_agents()
     ]
+    items += [("label", str(label.pk), counts["label"].get(label.pk, 0)) for label in all_labels]
     return items
 
 
@@ -37,6 +40,7 @@ def inbox_context(
     tickets = inbox_filter.apply(selectors.inbox_tickets(), agent)
     page = Paginator(tickets, page_size).get_page(inbox_filter.page)
     counts = selectors.inbox_counts(agent)
+    all_labels = selectors.all_labels()
     return {
         "filter": inbox_filter,
         "page": page,
@@ -50,6 +54,8 @@ def inbox_context(
         "agents": [
             (a, counts["assignee"].get(a.pk, 0)) for a in selectors.agents_with_status()
         ],
+        "labels": [(label, counts["label"].get(label.pk, 0)) for label in all_labels],
+        "all_labels": all_labels,
         "version": selectors.inbox_version(),
         "heading": STATUS_FILTERS[inbox_filter.status],
         "query": query,
@@ -68,6 +74,7 @@ def inbox_row_update(ticket_id: int) -> dict | None:
             "priority": ticket.priority,
             "bot_id": ticket.bot.bot_id,
             "assignee_id": ticket.assignee_id,
+            "labels": [label.pk for label in ticket.labels.all()],
         },
         "row_html": render_to_string("desk/inbox.html#ticket-row", {"ticket": ticket}),
     }
@@ -99,7 +106,8 @@ def inbox_list(
     return (
         render_to_string("desk/inbox.html#ticket-list", {**context, "oob": True})
         + render_to_string(
-            "desk/inbox.html#counts-oob", {"count_items": count_items(context["counts"])}
+            "desk/inbox.html#counts-oob",
+            {"count_items": count_items(context["counts"], context["all_labels"])},
         )
         + mine_count_html(context["counts"]["status"]["mine"])
     )
@@ -131,6 +139,7 @@ def ticket_context(ticket: Ticket) -> dict:
         "ticket": selectors.ticket_with_counts(ticket.pk),
         "agents": selectors.agents_with_status(load=True),
         "priorities": list(reversed(Priority.choices)),
+        "all_labels": selectors.all_labels(),
     }
 
 
@@ -140,6 +149,7 @@ def ticket_state(ticket_id: int) -> dict:
     context = {**ticket_context(Ticket(pk=ticket_id)), "oob": True}
     ticket = context["ticket"]
     html = render_to_string("desk/ticket.html#ticket-details", context)
+    html += render_to_string("desk/ticket.html#ticket-labels", context)
     html += render_to_string("desk/ticket.html#composer-hint", context)
     if ticket.status == Status.CLOSED:
         html += render_to_string("desk/ticket.html#composer", context)

@@ -5,8 +5,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from desk import colours
 
 
 class Priority(models.TextChoices):
@@ -503,3 +506,76 @@ class CannedResponse(models.Model):
     @property
     def shared(self) -> bool:
         return self.owner_id is None
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+class Label(models.Model):
+    """A word agents put on tickets to sort them ("refund", "VIP"), in a colour of its own.
+    Admins define them (Settings → Labels); names are unique whatever their case. The
+    tickets carrying one are `tickets` (a ticket's are `ticket.labels`), through
+    `TicketLabel`, which says who added it and when."""
+
+    name = models.CharField(max_length=50)
+    colour = models.CharField(max_length=7, help_text="#rrggbb")
+    created_at = models.DateTimeField(auto_now_add=True)
+    tickets = models.ManyToManyField(
+        Ticket, through="TicketLabel", related_name="labels", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="label_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def text_colour(self) -> str:
+        """Dark or white, whichever reads better on the label's colour (WCAG contrast)."""
+        return colours.text_colour(self.colour)
+
+
+class TicketLabel(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: the bot set it at the escalation.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "label"], name="ticket_label_once"),
+        ]
+        # The inbox's label filter and counts start from the label.
+        indexes = [models.Index(fields=["label", "ticket"], name="ticket_label_by_label")]
+
+    def __str__(self) -> str:
+        return f"label {self.label_id} on ticket {self.ticket_id}"
+
+
+class LabelSettings(models.Model):
+    """How labels may be made (one row, pk 1)."""
+
+    bots_create_labels = models.BooleanField(
+        default=False,
+        help_text=(
+            "A label a bot names in startHitl that does not exist yet is created; "
+            "otherwise startHitl is refused (422) naming it."
+        ),
+    )
+
+    class Meta:
+        verbose_name_plural = "label settings"
+
+    def __str__(self) -> str:
+        return "label settings"

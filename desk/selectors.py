@@ -20,11 +20,13 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
@@ -37,11 +39,13 @@ from desk.models import (
     DEFAULT_CAPACITY,
     AgentProfile,
     Availability,
+    Label,
     Message,
     Presence,
     Priority,
     Status,
     Ticket,
+    TicketLabel,
 )
 
 STATUS_FILTERS = {
@@ -68,7 +72,7 @@ CLOSED_ORDER = ("-priority_rank", "created_at", "id")  # the `ticket_inbox_order
 
 
 def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
-    """The tickets of one inbox page, each with what its row shows, in three queries
+    """The tickets of one inbox page, each with what its row shows, in four queries
     whatever the page size (never computed over the whole table):
 
     - `preview`: the last line of the conversation (internal notes and system lines
@@ -77,9 +81,11 @@ def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
       It is the same for every agent, because the inbox is the team's: it says the
       customer awaits an answer;
     - `waiting_since`: when the customer started waiting (the escalation while the
-      ticket is pending, else the first unanswered message), or None.
+      ticket is pending, else the first unanswered message), or None;
+    - `labels.all()`: its labels, by name (prefetched for the whole page at once).
     """
     rows = list(tickets)
+    prefetch_related_objects(rows, row_labels())
     ids = [t.pk for t in rows]
     last_ids = (
         Message.objects.filter(ticket_id__in=ids, kind__in=CONVERSATION_KINDS)
@@ -119,6 +125,26 @@ def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
     return rows
 
 
+def all_labels() -> list[Label]:
+    """Every label, by name: the side bar's filter, a ticket's menu, Settings → Labels."""
+    return sorted(Label.objects.all(), key=lambda label: (label.name.casefold(), label.pk))
+
+
+def label_ticket_counts() -> dict[int, tuple[int, int]]:
+    """Per label: (open tickets, all tickets) carrying it."""
+    return {
+        row["label_id"]: (row["open"], row["all"])
+        for row in TicketLabel.objects.order_by()
+        .values("label_id")
+        .annotate(all=Count("id"), open=Count("id", filter=~Q(ticket__status=Status.CLOSED)))
+    }
+
+
+def row_labels() -> Prefetch:
+    """A ticket's labels as its row and side bar show them, for `prefetch_related`."""
+    return Prefetch("labels", queryset=Label.objects.order_by("name", "pk"))
+
+
 def inbox_row(ticket_id: int) -> Ticket | None:
     """One ticket as its inbox row shows it (for a live push)."""
     return next(iter(with_row_details(inbox_tickets().filter(pk=ticket_id))), None)
@@ -144,6 +170,7 @@ class InboxFilter:
     priority: str = ""
     bot: str = ""  # a Bot.bot_id
     assignee: int | None = None
+    label: int | None = None  # a Label's id
     q: str = ""
     page: int = 1
 
@@ -160,13 +187,14 @@ class InboxFilter:
             priority=priority if priority in Priority.values else "",
             bot="" if "\x00" in bot else bot,
             assignee=_row_id(query.get("assignee")),
+            label=_row_id(query.get("label")),
             q=" ".join(query.get("q", "").replace("\x00", " ").split())[:200],
             page=_row_id(query.get("page")) or 1,
         )
 
     @property
     def is_narrowed(self) -> bool:
-        return bool(self.priority or self.bot or self.assignee or self.q)
+        return bool(self.priority or self.bot or self.assignee or self.label or self.q)
 
     def apply(self, tickets: QuerySet[Ticket], agent: AbstractBaseUser) -> QuerySet[Ticket]:
         tickets = tickets.filter(self._status_q(agent))
@@ -176,6 +204,10 @@ class InboxFilter:
             tickets = tickets.filter(bot__bot_id=self.bot)
         if self.assignee:
             tickets = tickets.filter(assignee_id=self.assignee)
+        if self.label:
+            tickets = tickets.filter(
+                Exists(TicketLabel.objects.filter(ticket_id=OuterRef("pk"), label_id=self.label))
+            )
         if self.q:
             tickets = tickets.filter(search_q(self.q))
         return tickets.order_by(*(CLOSED_ORDER if self.status == "closed" else OPEN_ORDER))
@@ -209,6 +241,7 @@ class InboxFilter:
             and (not self.priority or facts["priority"] == self.priority)
             and (not self.bot or facts["bot_id"] == self.bot)
             and (not self.assignee or facts["assignee_id"] == self.assignee)
+            and (not self.label or self.label in facts.get("labels", ()))
         )
 
     @property
@@ -238,7 +271,7 @@ def search_q(text: str) -> Q:
 
 def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
     """The numbers beside each filter in the side bar. Status counts are over every
-    ticket; priority, bot and assignee counts are over open tickets."""
+    ticket; priority, bot, assignee and label counts are over open tickets."""
     by_status = dict(
         Ticket.objects.order_by()
         .values_list("status")
@@ -267,6 +300,13 @@ def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
             .values_list("assignee_id")
             .annotate(n=Count("id"))
             .values_list("assignee_id", "n")
+        ),
+        "label": dict(
+            TicketLabel.objects.exclude(ticket__status=Status.CLOSED)
+            .order_by()
+            .values_list("label_id")
+            .annotate(n=Count("id"))
+            .values_list("label_id", "n")
         ),
     }
     if agent is not None:
@@ -418,6 +458,7 @@ def transcript_counts(ticket_id: int) -> dict:
 def ticket_with_counts(ticket_id: int) -> Ticket:
     return (
         Ticket.objects.select_related("bot", "assignee", "closed_by", "rating")
+        .prefetch_related(row_labels())
         .annotate(
             message_count=Count("messages", filter=Q(messages__kind__in=CONVERSATION_KINDS)),
             note_count=Count("messages", filter=Q(messages__kind=Message.Kind.NOTE)),

@@ -10,6 +10,7 @@ assignment timeout): the task worker imports this module, and nothing here impor
 an entry point, so imports run one way.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +38,8 @@ from desk.exceptions import (
 )
 from desk.files import agent_content, fetch_remote_media_later
 from desk.files import delete as delete_file
+from desk.labels import check_bot_labels as labels_for_bot
+from desk.labels import label_at_escalation
 from desk.models import (
     PRIORITY_RANK,
     RATING_COMMENT_MAX_LENGTH,
@@ -82,10 +85,13 @@ def start_hitl(
     user_email: str = "",
     description: str = "",
     message_history: list[HistoryItem] = (),
+    labels: Sequence[str] = (),
 ) -> tuple[Ticket, bool]:
-    """Open a ticket for the conversation, or return its open one. (ticket, created)."""
+    """Open a ticket for the conversation, or return its open one. (ticket, created).
+    `labels` (names) are put on a new ticket; refused naming one that may not be made."""
     if not bot.connected:
         raise BotNotConnected()
+    label_names = labels_for_bot(labels)
     if existing := _open_ticket(bot, conversation_id):
         return existing, False
     now = timezone.now()
@@ -119,6 +125,7 @@ def start_hitl(
                 if item.content and item.content.files
             )
             fetch_remote_media_later(m for m in history if m.type != "text")
+            label_at_escalation(ticket, label_names)
             if description:
                 Message.objects.create(
                     ticket=ticket, kind=Message.Kind.BOT, author_name=bot.name,

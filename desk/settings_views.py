@@ -1,6 +1,6 @@
 """Settings pages of the desk: Team (each agent's availability, load and capacity) and
-Routing (how new tickets find an agent, and the business hours), for admins; Canned
-responses (the team's, changed by admins, and each agent's own), for every agent.
+Routing (how new tickets find an agent, and the business hours) and Labels, for admins;
+Canned responses (the team's, changed by admins, and each agent's own), for every agent.
 
 Every change is a POST with CSRF calling one function of `desk.assignment`. htmx
 requests get the changed part back to swap in place; plain form posts a redirect.
@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from desk import assignment, canned, fragments, queue, selectors
+from desk import assignment, canned, colours, fragments, labels, queue, selectors
 from desk.access import admin_required
 from desk.exceptions import DeskError, InvalidInput, NotAllowed, NotFound
 from desk.models import BusinessHours, RoutingMode
@@ -220,3 +220,61 @@ def canned_response_delete(request: HttpRequest, response_id: int) -> HttpRespon
         raise PermissionDenied(exc.message) from None
     messages.success(request, _("Canned response deleted."))
     return redirect("canned-responses")
+
+
+# --- labels (admins) ------------------------------------------------------------------------
+
+
+@admin_required
+def labels_page(request: HttpRequest) -> HttpResponse:
+    """Settings → Labels: each label's name and colour, the tickets carrying it, and
+    whether bots may create labels at escalation. Every change is a form of its own."""
+    errors: dict[str, str] = {}
+    form = request.POST.get("form", "")
+    editing = request.POST.get("label", "")
+    if request.method == "POST":
+        try:
+            match form:
+                case "settings":
+                    labels.label_settings_set(
+                        by=request.user,
+                        bots_create_labels=request.POST.get("bots_create_labels") == "on",
+                    )
+                    messages.success(request, _("Label settings saved."))
+                case "delete":
+                    labels.label_delete(by=request.user, label_id=editing)
+                    messages.success(request, _("Label deleted."))
+                case "edit":
+                    label = labels.label_for_admin(request.user, editing)
+                    labels.label_save(
+                        by=request.user, label=label, name=request.POST.get("name", ""),
+                        colour=request.POST.get("colour", ""),
+                    )
+                    messages.success(request, _("Label saved."))
+                case _:
+                    form = "add"
+                    labels.label_save(
+                        by=request.user, name=request.POST.get("name", ""),
+                        colour=request.POST.get("colour", ""),
+                    )
+                    messages.success(request, _("Label added."))
+        except InvalidInput as exc:
+            errors = exc.fields
+        except NotFound:
+            raise Http404 from None
+        else:
+            return redirect("labels")
+    counts = selectors.label_ticket_counts()
+    context = {
+        "labels": [
+            (label, counts.get(label.pk, (0, 0))) for label in selectors.all_labels()
+        ],
+        "label_settings": labels.label_settings(),
+        "errors": errors,
+        "error_form": form if errors else "",
+        "error_label": editing if errors and form == "edit" else "",
+        "posted": request.POST if errors else {},
+        "name_max_length": labels.NAME_MAX_LENGTH,
+        "suggested_colour": colours.PALETTE[0],
+    }
+    return render(request, "desk/labels.html", context, status=422 if errors else 200)

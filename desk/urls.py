@@ -62,6 +62,7 @@ urlpatterns = [
         settings_views.canned_response_delete,
         name="canned-response-delete",
     ),
+    path("settings/labels/", settings_views.labels_page, name="labels"),
     path("settings/api-keys/", bot_views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:key_id>/revoke/",

@@ -4,6 +4,9 @@
   in the composer, picks "Refund policy" from the list with the keyboard (the list is
   an ARIA listbox the message box controls), edits the filled-in text and sends it; a
   click picks too, Escape closes; the settings page counts the use.
+- An admin defines a label on Settings → Labels; an agent adds it to a ticket from the
+  side bar, and another agent's inbox, in a second window, counts it, shows it on the
+  row and filters by it, live; removing it takes it away again.
 """
 
 from __future__ import annotations
@@ -129,3 +132,49 @@ def test_the_inbox_slash_shortcut_still_searches(open_page, ticket):
     live(maya)
     maya.keyboard.press("/")
     expect(maya.get_by_role("searchbox")).to_be_focused()
+
+
+def test_an_agent_adds_a_label_and_another_window_sees_the_inbox_count_change(
+    desk, open_page
+):
+    status, ticket = desk.bot.start_hitl(conversationId="labels-1", title="Where is my refund?")
+    assert status == 201, ticket
+    alex = open_page("alex")
+    alex.goto("/settings/labels/")
+    alex.get_by_label("Name", exact=True).fill("Refund")
+    alex.get_by_label("Colour", exact=True).fill("#ffd43b")
+    alex.get_by_role("button", name="Add label").click()
+    expect(alex.locator(".flash.success")).to_contain_text("Label added.")
+    chip = alex.get_by_role("table", name="Labels").locator(".label-chip", has_text="Refund")
+    expect(chip).to_have_css("color", "rgb(17, 24, 39)")  # dark text on yellow
+
+    sam = open_page("sam")
+    sam.goto("/")
+    live(sam)
+    refund_facet = sam.get_by_role("navigation", name="Labels").get_by_role("link", name="Refund")
+    expect(refund_facet.locator(".count")).to_have_text("0")
+    row = sam.locator(f"#ticket-{ticket['number']}")
+    expect(row.locator(".label-chip")).to_have_count(0)
+
+    maya = open_page("maya")
+    maya.goto(f"/tickets/{ticket['number']}/")
+    live(maya)
+    card = maya.get_by_role("region", name="Labels")
+    card.get_by_label("Add a label").select_option(label="Refund")
+    card.get_by_role("button", name="Add").click()
+    expect(card.locator(".label-chip")).to_have_text("Refund")
+    expect(maya.locator("#message-list")).to_contain_text("Maya Lopez added the label “Refund”.")
+
+    # Sam's window, without a reload: the count, the row's chip.
+    expect(refund_facet.locator(".count")).to_have_text("1")
+    expect(row.locator(".label-chip")).to_have_text("Refund")
+    refund_facet.click()
+    expect(sam).to_have_url(re.compile(r"[?&]label=\d+"))
+    expect(sam.locator("#ticket-rows > .ticket-row")).to_have_count(1)
+    live(sam)
+
+    card.get_by_role("button", name="Remove the label Refund").click()
+    expect(card.locator(".label-chip")).to_have_count(0)
+    expect(sam.locator("#ticket-rows > .ticket-row")).to_have_count(0)  # left the filtered list
+    expect(sam.get_by_role("navigation", name="Labels").locator(".count")).to_have_text("0")
+    assert maya.dialogs.seen == [] and sam.dialogs.seen == []

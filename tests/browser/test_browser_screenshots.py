@@ -1,4 +1,5 @@
-"""Screenshots of the inbox, a ticket and the Deflecting Bots page, light and dark.
+"""Screenshots of the inbox, a ticket, the Deflecting Bots page, and a labelled ticket with
+the canned-response picker open, light and dark.
 
 Each run renders them (a page that fails to render fails here); they are written
 to docs/screenshots only when asked, so a test run never changes the work tree:
@@ -98,16 +99,16 @@ def shoot(page, path: Path) -> None:
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_screenshot_of_the_inbox(open_page, tickets, worked_ticket, shots_dir, scheme):
+def test_screenshot_of_the_inbox(open_page, tickets, labelled, shots_dir, scheme):
     page = open_page("maya", color_scheme=scheme, viewport=VIEWPORT)
     expect(page.get_by_text("Refund for a double charge")).to_be_visible()
     shoot(page, shots_dir / f"inbox-{scheme}.png")
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_screenshot_of_a_ticket(open_page, worked_ticket, shots_dir, scheme):
+def test_screenshot_of_a_ticket(open_page, labelled, shots_dir, scheme):
     page = open_page("maya", color_scheme=scheme, viewport=VIEWPORT)
-    page.goto(worked_ticket)
+    page.goto(labelled)
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     expect(page.locator("#message-list")).to_contain_text("Refund issued in Stripe")
     shoot(page, shots_dir / f"ticket-{scheme}.png")
@@ -120,3 +121,44 @@ def test_screenshot_of_the_deflecting_bots_page(open_page, tickets, shots_dir, s
     expect(page.get_by_role("heading", name="Deflecting Bots")).to_be_visible()
     expect(page.get_by_text("Billing Bot")).to_be_visible()
     shoot(page, shots_dir / f"deflecting-bots-{scheme}.png")
+
+
+SETUP_LABELS = """
+from django.contrib.auth import get_user_model
+from desk import labels
+from desk.models import CannedResponse, Label
+maya = get_user_model().objects.get(username="maya")
+refund = Label.objects.create(name="Refund", colour="#ffd43b")
+vip = Label.objects.create(name="VIP", colour="#6741d9")
+Label.objects.create(name="Bug", colour="#c92a2a")
+for number, label in (({urgent}, refund), ({urgent}, vip), ({login}, vip)):
+    labels.ticket_add_label(ticket_id=number, agent=maya, label_id=label.pk)
+for code, title, body, uses in (
+    ("ref", "Refund policy",
+     "Hi {{customerName}}, refunds reach your card within 5 working days.", 12),
+    ("refill", "Refill an order", "We can send you a refill, {{customerName}}.", 7),
+    ("reset", "Password reset link", "Here is a fresh link, {{customerName}}: valid 1 hour.", 3),
+):
+    CannedResponse.objects.create(code=code, title=title, body=body, usage_count=uses)
+"""
+
+
+@pytest.fixture(scope="module")
+def labelled(desk, tickets, worked_ticket) -> str:
+    """Labels on two tickets and three shared canned responses: the worked ticket's path."""
+    desk.shell(SETUP_LABELS.format(urgent=tickets[0]["number"], login=tickets[1]["number"]))
+    return worked_ticket
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_screenshot_of_canned_responses_and_labels(open_page, labelled, shots_dir, scheme):
+    page = open_page("maya", color_scheme=scheme, viewport=VIEWPORT)
+    page.goto(labelled)
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    expect(page.get_by_role("region", name="Labels").locator(".label-chip")).to_have_count(2)
+    box = page.get_by_role("combobox", name="Message")
+    box.press_sequentially("Thanks for waiting! /re")
+    listbox = page.get_by_role("listbox", name="Canned responses")
+    expect(listbox.get_by_role("option")).to_have_count(3)
+    box.press("ArrowDown")
+    shoot(page, shots_dir / f"canned-labels-{scheme}.png")

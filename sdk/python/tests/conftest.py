@@ -118,6 +118,13 @@ class Agent:
     def create_key(self, name: str) -> str:
         return self._do("create_key", name=name)
 
+    def label(self, name: str | None = None, *, bots_create_labels: bool | None = None) -> None:
+        """Alex (an admin) defines a label, or lets bots create labels (or not)."""
+        fields: dict[str, object] = {} if name is None else {"name": name}
+        if bots_create_labels is not None:
+            fields["bots_create_labels"] = bots_create_labels
+        self._do("label", **fields)
+
     def connect(self, bot_id: str, connected: bool = True) -> None:
         self._do("connect", bot_id=bot_id, connected=connected)
 

@@ -39,6 +39,14 @@ def run(command: dict) -> object:
     op = command.pop("op")
     if op == "create_key":
         return api_key_create(name=command["name"])[1]
+    if op == "label":  # an admin defines a label, or lets bots create them
+        from desk import labels
+
+        if "bots_create_labels" in command:
+            labels.label_settings_set(by=ADMIN, bots_create_labels=command["bots_create_labels"])
+        if "name" in command:
+            labels.label_save(by=ADMIN, name=command["name"], colour="#1971c2")
+        return True
     if op == "connect":
         bot_set_connected(bot_id=command["bot_id"], connected=command.get("connected", True))
         return True
@@ -74,6 +82,7 @@ def run(command: dict) -> object:
     elif op == "ticket":
         rating = Rating.objects.filter(ticket=found).first()
         return {
+            "labels": sorted(found.labels.values_list("name", flat=True)),
             "status": found.status,
             "rating": {"score": rating.score, "comment": rating.comment} if rating else None,
             "closeReason": found.close_reason,

@@ -154,6 +154,22 @@ def test_each_error_desk_answers_is_its_own_exception(desk_server):
     assert closed.value.message.startswith("There is no open ticket for this conversation.")
 
 
+def test_labels_at_the_escalation_name_the_one_desk_does_not_know(desk_server):
+    desk = desk_server.connected_bot()
+    desk_server.agent.label("VIP")
+    with pytest.raises(ValidationFailed) as refused:
+        desk.start_hitl("conv-labels", labels=["vip", "Refund"])
+    assert list(refused.value.fields) == ["labels.1"]
+    assert "Refund" in refused.value.message
+    desk_server.agent.label(bots_create_labels=True)
+    try:
+        ticket = desk.start_hitl("conv-labels", labels=["vip", "Refund"])
+    finally:
+        desk_server.agent.label(bots_create_labels=False)
+    assert ticket.created and ticket.labels == ["Refund", "VIP"]
+    assert desk_server.agent.ticket(desk.bot_id, "conv-labels")["labels"] == ["Refund", "VIP"]
+
+
 class LoseFirstAnswer(httpx.HTTPTransport):
     """The first request reaches Desk, which acts on it; its answer never comes back."""
 

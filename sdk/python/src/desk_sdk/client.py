@@ -182,13 +182,17 @@ class Desk(Operations):
         user_email: str | None = None,
         description: str | None = None,
         message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
+        labels: Iterable[str] | None = None,
     ) -> Ticket:
         """Hand the conversation to a human agent: Desk opens a ticket, or answers the
-        conversation's open one (`ticket.created` tells which). Raises `BotNotConnected`
-        until an admin enabled the bot."""
+        conversation's open one (`ticket.created` tells which). `labels` (names) go on a
+        new ticket; a name Desk does not know raises `ValidationFailed` (`labels.N`)
+        unless its admin allowed bots to create labels. Raises `BotNotConnected` until an
+        admin enabled the bot."""
         return self._call(self._start_hitl(
             conversation_id, message_history, title=title, priority=priority,
             user_name=user_name, user_email=user_email, description=description,
+            labels=None if labels is None else list(labels),
         ))
 
     def send_message(
@@ -456,11 +460,13 @@ class AsyncDesk(Operations):
         user_email: str | None = None,
         description: str | None = None,
         message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
+        labels: Iterable[str] | None = None,
     ) -> Ticket:
         """See `Desk.start_hitl`."""
         return await self._call(self._start_hitl(
             conversation_id, message_history, title=title, priority=priority,
             user_name=user_name, user_email=user_email, description=description,
+            labels=None if labels is None else list(labels),
         ))
 
     async def send_message(

@@ -72,6 +72,7 @@ class Ticket(_Shape):
     estimated_wait_seconds: int | None = None  # None without a basis yet
     agents_available: int | None = None  # agents who could take it now
     within_business_hours: bool | None = None
+    labels: list[str] = Field(default_factory=list)  # start_hitl's answer: its labels' names
     _created: bool = PrivateAttr(False)
 
     @property
@@ -373,6 +374,7 @@ class StartHitlRequest(_Shape):
     user_email: str | None = None
     description: str | None = None
     message_history: list[HistoryItem] | None = None
+    labels: list[str] | None = None
 
 
 class MessageRequest(_Shape):
