@@ -398,6 +398,18 @@
     if (e.target.id === "toast") e.target.classList.remove("show");
   });
 
+  // --- the top bar's Settings menu: a click elsewhere or Escape closes it --------------------
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+      if (!menu.contains(e.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var menu = e.target.closest && e.target.closest("details.nav-menu[open]");
+    if (menu) { menu.open = false; menu.querySelector("summary").focus(); }
+  });
+
   // --- inbox keyboard: j/k move, Enter opens, c claims, / searches --------------------------------
   var selectedId = null;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#ticket-rows > .ticket-row")); }

@@ -117,6 +117,7 @@ def test_screenshot_of_a_ticket(open_page, labelled, shots_dir, scheme):
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_screenshot_of_the_deflecting_bots_page(open_page, tickets, shots_dir, scheme):
     page = open_page("alex", color_scheme=scheme, viewport=VIEWPORT)
+    page.locator("summary", has_text="Settings").click()  # the top bar's menu
     page.get_by_role("link", name="Deflecting Bots").click()
     expect(page.get_by_role("heading", name="Deflecting Bots")).to_be_visible()
     expect(page.get_by_text("Billing Bot")).to_be_visible()
