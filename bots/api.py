@@ -215,12 +215,20 @@ def ticket_json(ticket: Ticket) -> dict:
     }
 
 
+def ticket_label_names(ticket: Ticket) -> list[str]:
+    """A new ticket's were set by startHitl (no query); an open one's are read."""
+    names = getattr(ticket, "label_names", None)
+    if names is None:
+        names = sorted(ticket.labels.values_list("name", flat=True))
+    return names
+
+
 def ticket_with_wait_json(ticket: Ticket) -> dict:
     """startHitl's answer: the ticket, and where it stands in the queue."""
     state = getattr(ticket, "queue_state", None) or queue.state_of(ticket)
     return {
         **ticket_json(ticket),
-        "labels": [label.name for label in ticket.labels.order_by("name")],
+        "labels": ticket_label_names(ticket),
         "queuePosition": state.position,
         "estimatedWaitSeconds": state.estimated_wait_seconds,
         "agentsAvailable": state.agents_available,

@@ -183,11 +183,11 @@ def check_bot_labels(names: Sequence[str]) -> list[str]:
     return [name for _, name in wanted.values()]
 
 
-def label_at_escalation(ticket: Ticket, names: Sequence[str]) -> None:
+def label_at_escalation(ticket: Ticket, names: Sequence[str]) -> list[Label]:
     """Put the labels (checked by `check_bot_labels`) on a new ticket, creating those that
-    do not exist yet; inside startHitl's transaction."""
+    do not exist yet; inside startHitl's transaction. Returns them."""
     if not names:
-        return
+        return []
     by_key = {_key(label.name): label for label in Label.objects.all()}
     labels = []
     for name in names:
@@ -205,3 +205,4 @@ def label_at_escalation(ticket: Ticket, names: Sequence[str]) -> None:
         [TicketLabel(ticket=ticket, label=label, added_at=now) for label in labels],
         ignore_conflicts=True,
     )
+    return labels

@@ -125,7 +125,10 @@ def start_hitl(
                 if item.content and item.content.files
             )
             fetch_remote_media_later(m for m in history if m.type != "text")
-            label_at_escalation(ticket, label_names)
+            # What startHitl answers: known without reading them back.
+            ticket.label_names = sorted(
+                {label.name for label in label_at_escalation(ticket, label_names)}
+            )
             if description:
                 Message.objects.create(
                     ticket=ticket, kind=Message.Kind.BOT, author_name=bot.name,
