@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, EmailStr, Field, HttpUrl
+from pydantic import AfterValidator, EmailStr, Field, HttpUrl, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from bots.models import HANDOFF_MESSAGE_MAX_LENGTH
 from bots.text import FIELD_PROBLEMS, MESSAGE_PROBLEMS, TextProblem, text_problem
+from desk.customers import MAX_CUSTOM_FIELDS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 from desk.labels import MAX_LABELS_PER_ESCALATION
 from desk.labels import NAME_MAX_LENGTH as LABEL_NAME_MAX_LENGTH
 from desk.services import MAX_MESSAGE_LENGTH
@@ -196,12 +197,48 @@ class HistoryIn(Schema):
     )
 
 
+# Checked by desk.customers (a 422 names each bad key); described here for the document.
+CustomFields = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_CUSTOM_FIELDS,
+            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string", "maxLength": MAX_VALUE_LENGTH},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                ]
+            },
+        }
+    ),
+]
+
+
 class StartHitlIn(Schema):
     conversationId: NewConversationId
     title: FreeText(300) = ""
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     userName: FreeText(200) = ""
     userEmail: EmailStr | Literal[""] = ""
+    userId: FreeText(200) = Field(
+        "",
+        description=(
+            "The end user's id in your bot (Botpress's hitl userId). Their earlier "
+            "tickets with this bot are found by it, or by userEmail."
+        ),
+    )
+    customFields: CustomFields | None = Field(
+        None,
+        description=(
+            f"What else you know of the customer, shown to agents and searchable: a flat "
+            f"object of at most {MAX_CUSTOM_FIELDS} keys (1–{MAX_KEY_LENGTH} characters), "
+            f"each value a string (at most {MAX_VALUE_LENGTH:,} characters), a number or a "
+            "boolean."
+        ),
+    )
     description: FreeText(MAX_MESSAGE_LENGTH) = ""
     messageHistory: Annotated[list[HistoryIn], Field(max_length=500)] = []
     labels: Annotated[list[LabelName], Field(max_length=MAX_LABELS_PER_ESCALATION)] = Field(

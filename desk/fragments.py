@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from desk import selectors
+from desk.customers import shown_custom_fields
 from desk.models import Availability, Message, Priority, Status, Ticket
 from desk.people import display_name
 from desk.selectors import STATUS_FILTERS, InboxFilter
@@ -140,6 +141,18 @@ def ticket_context(ticket: Ticket) -> dict:
         "agents": selectors.agents_with_status(load=True),
         "priorities": list(reversed(Priority.choices)),
         "all_labels": selectors.all_labels(),
+    }
+
+
+def customer_context(ticket: Ticket) -> dict:
+    """The side bar's customer card: the bot's custom fields and the earlier tickets.
+    Rendered with the page only: nothing on it changes with this ticket."""
+    history = selectors.customer_history(ticket)
+    return {
+        "custom_fields": shown_custom_fields(ticket.custom_fields or {}),
+        "customer_known": history is not None,
+        "earlier_tickets": history[0] if history else [],
+        "more_earlier_tickets": bool(history and history[1]),
     }
 
 

@@ -48,6 +48,12 @@ class Ticket(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     user_name = models.CharField(max_length=200, blank=True)
     user_email = models.EmailField(max_length=254, blank=True)
+    # The customer as their bot knows them (Botpress's hitl `userId`), and what else the
+    # bot told Desk of them (`customFields`: a flat object of strings, numbers and
+    # booleans, see desk.customers). Their earlier tickets are found by either
+    # (desk.selectors.customer_history).
+    user_id = models.CharField(max_length=200, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -131,6 +137,9 @@ class Ticket(models.Model):
                 condition=~Q(status="closed"),
                 name="ticket_open_assignee",
             ),
+            # A customer's earlier tickets with the bot: by email, or by the bot's user id.
+            models.Index(fields=["bot", "user_email"], name="ticket_customer_email"),
+            models.Index(fields=["bot", "user_id"], name="ticket_customer_id"),
             # The queue estimate reads a bot's recent waits (desk.queue).
             models.Index(
                 fields=["bot", "-first_assigned_at"],

@@ -256,7 +256,8 @@ class InboxFilter:
 
 
 def search_q(text: str) -> Q:
-    """Every word must appear in the title, the user's name or email, or a message."""
+    """Every word must appear in the title, the user's name or email, a custom field, or
+    a message."""
     condition = Q()
     for word in text.split():
         in_messages = Exists(Message.objects.filter(ticket=OuterRef("pk"), text__icontains=word))
@@ -264,6 +265,7 @@ def search_q(text: str) -> Q:
             Q(title__icontains=word)
             | Q(user_name__icontains=word)
             | Q(user_email__icontains=word)
+            | Q(custom_fields__icontains=word)
             | in_messages
         )
     return condition
@@ -465,6 +467,31 @@ def ticket_with_counts(ticket_id: int) -> Ticket:
         )
         .get(pk=ticket_id)
     )
+
+
+# --- the customer -----------------------------------------------------------------------
+
+CUSTOMER_HISTORY_SIZE = 10
+
+
+def customer_history(ticket: Ticket) -> tuple[list[Ticket], bool] | None:
+    """The customer's tickets with the same bot opened before this one, newest first, at
+    most CUSTOMER_HISTORY_SIZE, in one query: those with the same user id (when the bot
+    sent one) or the same email. (tickets, more): `more` when there were older ones
+    still. None when the ticket has neither, so nobody can tell who the customer is."""
+    same = Q()
+    if ticket.user_id:
+        same |= Q(user_id=ticket.user_id)
+    if ticket.user_email:
+        same |= Q(user_email=ticket.user_email)
+    if not same:
+        return None
+    found = list(
+        Ticket.objects.filter(same, bot_id=ticket.bot_id, pk__lt=ticket.pk)
+        .order_by("-pk")
+        .only("pk", "title", "status", "created_at")[: CUSTOMER_HISTORY_SIZE + 1]
+    )
+    return found[:CUSTOMER_HISTORY_SIZE], len(found) > CUSTOMER_HISTORY_SIZE
 
 
 def lock_open_ticket(ticket_id: int) -> Ticket:

@@ -26,6 +26,7 @@ from desk import alerts, assignment, queue, realtime, transcript
 from desk.assignment import assign, check_handles
 from desk.avatars import agent_fields
 from desk.content import Content
+from desk.customers import clean_custom_fields
 from desk.exceptions import (
     AlreadyClaimed,
     AlreadyRated,
@@ -83,12 +84,17 @@ def start_hitl(
     priority: str = Priority.MEDIUM,
     user_name: str = "",
     user_email: str = "",
+    user_id: str = "",
+    custom_fields: dict | None = None,
     description: str = "",
     message_history: list[HistoryItem] = (),
     labels: Sequence[str] = (),
 ) -> tuple[Ticket, bool]:
     """Open a ticket for the conversation, or return its open one. (ticket, created).
-    `labels` (names) are put on a new ticket; refused naming one that may not be made."""
+    `labels` (names) are put on a new ticket; refused naming one that may not be made.
+    `user_id` is the customer's id in the bot, `custom_fields` what else it knows of
+    them (checked by `desk.customers`: InvalidInput before anything is written)."""
+    custom_fields = clean_custom_fields(custom_fields)
     if not bot.connected:
         raise BotNotConnected()
     label_names = labels_for_bot(labels)
@@ -106,6 +112,8 @@ def start_hitl(
                 priority_rank=PRIORITY_RANK[Priority(priority)],
                 user_name=user_name,
                 user_email=user_email,
+                user_id=user_id,
+                custom_fields=custom_fields,
             )
             history = Message.objects.bulk_create(
                 Message(

@@ -40,6 +40,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     found = ticket_for_agent(request.user, ticket_id)
     context = fragments.ticket_context(found)
+    context.update(fragments.customer_context(context["ticket"]))
     context["messages_list"] = list(transcript(found.pk))
     context["last_message_id"] = context["messages_list"][-1].pk if context["messages_list"] else 0
     context["max_upload"] = human_size(settings.DESK_MAX_UPLOAD_BYTES)

@@ -430,6 +430,8 @@ async def _escalate(client: AsyncDesk, chat: Chat) -> None:
             priority="medium",
             user_name=chat.user_name,
             user_email=chat.user_email,
+            # What the agent sees of the customer beside the ticket (and may search for).
+            custom_fields={"channel": "webchat", "linesBeforeHandoff": len(history)},
             message_history=history[-500:],
         )
     except BotNotConnected:

@@ -87,6 +87,8 @@ def run(command: dict) -> object:
             "rating": {"score": rating.score, "comment": rating.comment} if rating else None,
             "closeReason": found.close_reason,
             "userName": found.user_name,
+            "userId": found.user_id,
+            "customFields": found.custom_fields,
             "messages": [
                 {"kind": m.kind, "text": m.text} for m in found.messages.order_by("pk")
             ],

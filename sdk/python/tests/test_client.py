@@ -133,6 +133,21 @@ def test_a_bot_not_yet_enabled_gets_bot_not_connected_with_desks_words(desk_serv
     assert (refused.value.status, refused.value.code) == (403, "bot_not_connected")
 
 
+def test_it_names_the_customer_and_sends_their_custom_fields(desk_server):
+    desk = desk_server.connected_bot()
+    ticket = desk.start_hitl(
+        "conv-fields", user_email="jo@example.com", user_id="bp-user-42",
+        custom_fields={"plan": "gold", "orders": 7, "vip": True, "balance": 12.5},
+    )
+    assert ticket.created
+    stored = desk_server.agent.ticket(desk.bot_id, "conv-fields")
+    assert stored["userId"] == "bp-user-42"
+    assert stored["customFields"] == {"plan": "gold", "orders": 7, "vip": True, "balance": 12.5}
+    with pytest.raises(ValidationFailed) as invalid:
+        desk.start_hitl("conv-fields-2", custom_fields={"k" * 65: 1, "nested": {"a": 1}})
+    assert set(invalid.value.fields) == {f"customFields.{'k' * 65}", "customFields.nested"}
+
+
 def test_each_error_desk_answers_is_its_own_exception(desk_server):
     desk = desk_server.connected_bot()
     with pytest.raises(Unauthorized):

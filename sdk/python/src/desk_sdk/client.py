@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -180,6 +180,8 @@ class Desk(Operations):
         priority: Priority | None = None,
         user_name: str | None = None,
         user_email: str | None = None,
+        user_id: str | None = None,
+        custom_fields: Mapping[str, str | int | float | bool] | None = None,
         description: str | None = None,
         message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
         labels: Iterable[str] | None = None,
@@ -187,12 +189,16 @@ class Desk(Operations):
         """Hand the conversation to a human agent: Desk opens a ticket, or answers the
         conversation's open one (`ticket.created` tells which). `labels` (names) go on a
         new ticket; a name Desk does not know raises `ValidationFailed` (`labels.N`)
-        unless its admin allowed bots to create labels. Raises `BotNotConnected` until an
-        admin enabled the bot."""
+        unless its admin allowed bots to create labels. `user_id` is the end user's id in
+        your bot (agents see their earlier tickets by it, or by `user_email`);
+        `custom_fields` a flat mapping of strings, numbers and booleans shown beside the
+        ticket and searchable (at most 50 keys of 1–64 characters). Raises
+        `BotNotConnected` until an admin enabled the bot."""
         return self._call(self._start_hitl(
             conversation_id, message_history, title=title, priority=priority,
-            user_name=user_name, user_email=user_email, description=description,
-            labels=None if labels is None else list(labels),
+            user_name=user_name, user_email=user_email, user_id=user_id,
+            custom_fields=dict(custom_fields) if custom_fields is not None else None,
+            description=description, labels=None if labels is None else list(labels),
         ))
 
     def send_message(
@@ -458,6 +464,8 @@ class AsyncDesk(Operations):
         priority: Priority | None = None,
         user_name: str | None = None,
         user_email: str | None = None,
+        user_id: str | None = None,
+        custom_fields: Mapping[str, str | int | float | bool] | None = None,
         description: str | None = None,
         message_history: Iterable[HistoryItem | dict[str, Any]] | None = None,
         labels: Iterable[str] | None = None,
@@ -465,8 +473,9 @@ class AsyncDesk(Operations):
         """See `Desk.start_hitl`."""
         return await self._call(self._start_hitl(
             conversation_id, message_history, title=title, priority=priority,
-            user_name=user_name, user_email=user_email, description=description,
-            labels=None if labels is None else list(labels),
+            user_name=user_name, user_email=user_email, user_id=user_id,
+            custom_fields=dict(custom_fields) if custom_fields is not None else None,
+            description=description, labels=None if labels is None else list(labels),
         ))
 
     async def send_message(

@@ -372,6 +372,8 @@ class StartHitlRequest(_Shape):
     priority: str | None = None
     user_name: str | None = None
     user_email: str | None = None
+    user_id: str | None = None
+    custom_fields: dict[str, Any] | None = None
     description: str | None = None
     message_history: list[HistoryItem] | None = None
     labels: list[str] | None = None
