@@ -255,7 +255,13 @@ class StartHitlIn(Schema):
 class TicketOut(Schema):
     ticketId: str
     number: int
-    status: Literal["pending", "assigned", "closed"]
+    status: Literal["pending", "assigned", "waiting", "closed"] = Field(
+        description=(
+            "pending (in the queue), assigned (an agent has it), waiting (its agent waits "
+            "for the customer's answer: it is assigned again when the customer writes) or "
+            "closed."
+        )
+    )
     conversationId: str
     priority: Literal["low", "medium", "high", "urgent"]
     title: str
@@ -405,8 +411,8 @@ class EventOut(Schema):
         description=(
             "hitlAssigned: the bot's agentAssignedMessage (agentTransferredMessage when "
             "reassigned); hitlQueued: queuedMessage (outsideHoursMessage outside business "
-            "hours); hitlStopped (agentClosed, timeout): sessionEndedMessage or "
-            "agentAssignedTimeoutMessage — show it to the end user. {agentName} and "
+            "hours); hitlStopped (agentClosed, waitingTimeout, timeout): sessionEndedMessage "
+            "or agentAssignedTimeoutMessage — show it to the end user. {agentName} and "
             "{queuePosition} are already filled in."
         ),
     )
@@ -465,7 +471,8 @@ class EventOut(Schema):
     reason: str | None = Field(
         None,
         description=(
-            "hitlStopped: why the session ended (agentClosed, botStopped or timeout); "
+            "hitlStopped: why the session ended (agentClosed, botStopped, timeout or "
+            "waitingTimeout: the customer did not answer an agent who waited for them); "
             "approvalDecided (rejected): the agent's reason, in their words."
         ),
     )

@@ -21,7 +21,7 @@ from desk.models import Priority
 MAX_ATTACHMENTS = 10
 ACTIONS = (
     "claim", "assign", "transfer", "priority", "reply", "note", "close", "add_label",
-    "remove_label",
+    "remove_label", "wait", "resume",
 )
 
 # What the agent sees once the action went through (a plain POST's flash message).
@@ -35,6 +35,8 @@ DONE = {
     "close": "Ticket closed.",
     "add_label": "Label added.",
     "remove_label": "Label removed.",
+    "wait": "The ticket waits for the customer's answer.",
+    "resume": "The ticket is assigned again.",
 }
 
 
@@ -109,6 +111,10 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
             labels.ticket_remove_label(
                 ticket_id=ticket.pk, agent=agent, label_id=data.get("label")
             )
+        case "wait":
+            services.ticket_wait(ticket_id=ticket.pk, agent=agent)
+        case "resume":
+            services.ticket_stop_waiting(ticket_id=ticket.pk, agent=agent)
     if action in ("reply", "note") and (used := _ids(data, "canned")):
         # Sent: the responses it was made with count one use each (see desk.canned).
         canned.responses_used(agent=agent, ids=used if isinstance(used, list) else [])

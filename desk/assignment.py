@@ -39,6 +39,7 @@ from desk import alerts, queue, realtime, selectors, transcript
 from desk.avatars import agent_fields
 from desk.exceptions import InvalidInput, NotAllowed, NotFound
 from desk.models import (
+    HELD,
     AgentProfile,
     Availability,
     BusinessHours,
@@ -281,8 +282,12 @@ def assign(
     ticket.assigned_at = now
     ticket.first_assigned_at = ticket.first_assigned_at or now
     ticket.returned_by = None
+    ticket.waiting_started_at = None  # a new agent has asked the customer nothing yet
     ticket.save(
-        update_fields=["status", "assignee", "assigned_at", "first_assigned_at", "returned_by"]
+        update_fields=[
+            "status", "assignee", "assigned_at", "first_assigned_at", "returned_by",
+            "waiting_started_at",
+        ]
     )
     if waited:
         queue.left_queue(ticket)
@@ -320,11 +325,11 @@ QUEUE = "queue"  # what the transfer menu sends for "back to the queue"
 def ticket_transfer(
     *, ticket_id: int, agent: AbstractBaseUser, to: AbstractBaseUser | None, note: str = ""
 ) -> Ticket:
-    """Hand an assigned ticket to another agent (`to`), or back to the queue (None),
-    with an optional internal note saying why. Its assignee or an admin may."""
+    """Hand an assigned (or waiting) ticket to another agent (`to`), or back to the queue
+    (None), with an optional internal note saying why. Its assignee or an admin may."""
     note = clean_text(note, field="note") if (note or "").strip() else ""
     ticket = lock_open_ticket(ticket_id)
-    if ticket.status != Status.ASSIGNED:
+    if ticket.status not in HELD:
         raise InvalidInput(
             "Only an assigned ticket can be transferred; assign or claim a waiting one.",
             field="assignee",
@@ -363,7 +368,10 @@ def return_to_queue(ticket: Ticket, *, by: AbstractBaseUser) -> None:
     ticket.assignee = None
     ticket.assigned_at = None
     ticket.returned_by = previous
-    ticket.save(update_fields=["status", "assignee", "assigned_at", "returned_by"])
+    ticket.waiting_started_at = None
+    ticket.save(
+        update_fields=["status", "assignee", "assigned_at", "returned_by", "waiting_started_at"]
+    )
     rollups.ticket_changed(ticket)
     if by.pk == previous.pk:
         line = f"{display_name(by)} returned the ticket to the queue."
@@ -386,8 +394,8 @@ def _assigned_line(assignee: AbstractBaseUser, by: AbstractBaseUser | None, mode
 
 
 def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:
-    """An assigned ticket is worked by its assignee; admins may step in."""
-    if ticket.status == Status.ASSIGNED and ticket.assignee_id != agent.pk and not agent.is_staff:
+    """An assigned (or waiting) ticket is worked by its assignee; admins may step in."""
+    if ticket.status in HELD and ticket.assignee_id != agent.pk and not agent.is_staff:
         raise NotAllowed(refusal)
 
 

@@ -11,7 +11,7 @@ fragments `desk.realtime` rendered, and turns each frame into one call of
 
 Frames in (JSON, as htmx's `ws-send` sends a form):
   {"action": "claim" | "assign" | "transfer" | "priority" | "reply" | "note" | "close"
-             | "add_label" | "remove_label",
+             | "add_label" | "remove_label" | "wait" | "resume",
    "ticket": ID, "text": ..., "canned": [ID, ...], "priority": ..., "assignee": USER_ID,
    "label": LABEL_ID}
   {"action": "typing"}                      (a ticket tab only)

@@ -5,6 +5,9 @@ broadcast; the consumer renders here what only one socket needs (a replay, an er
 Every fragment is a `{% partialdef %}` of the page template it lives in.
 """
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.http import QueryDict
@@ -136,12 +139,22 @@ def mine_count_html(n: int) -> str:
 
 
 def ticket_context(ticket: Ticket) -> dict:
+    found = selectors.ticket_with_counts(ticket.pk)
     return {
-        "ticket": selectors.ticket_with_counts(ticket.pk),
+        "ticket": found,
         "agents": selectors.agents_with_status(load=True),
         "priorities": list(reversed(Priority.choices)),
         "all_labels": selectors.all_labels(),
+        "waiting_closes_at": waiting_closes_at(found),
     }
+
+
+def waiting_closes_at(ticket: Ticket) -> datetime | None:
+    """When a waiting ticket closes by itself if the customer stays silent, or None."""
+    seconds = settings.DESK_WAITING_CLOSE_AFTER_SECONDS
+    if ticket.status != Status.WAITING or not ticket.waiting_started_at or seconds <= 0:
+        return None
+    return ticket.waiting_started_at + timedelta(seconds=seconds)
 
 
 def customer_context(ticket: Ticket) -> dict:

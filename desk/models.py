@@ -26,7 +26,19 @@ PRIORITY_RANK = {Priority.URGENT: 4, Priority.HIGH: 3, Priority.MEDIUM: 2, Prior
 class Status(models.TextChoices):
     PENDING = "pending", _("Pending")
     ASSIGNED = "assigned", _("Assigned")
+    # Assigned, and its agent waits for the customer's answer: it is assigned again the
+    # moment the customer writes (desk.services.post_user_message).
+    WAITING = "waiting", _("Waiting")
     CLOSED = "closed", _("Closed")
+
+
+# The statuses in which an agent has the ticket: only they (or an admin) work it, and it
+# counts toward their load.
+HELD = (Status.ASSIGNED, Status.WAITING)
+
+# The open lists' order of statuses: the queue, then what agents work, then what waits
+# for the customer (`Ticket.status_rank`, `Ticket.inbox_sort_key`).
+STATUS_RANK = {Status.PENDING: 0, Status.ASSIGNED: 1, Status.WAITING: 2, Status.CLOSED: 3}
 
 
 class CloseReason(models.TextChoices):
@@ -34,6 +46,7 @@ class CloseReason(models.TextChoices):
     BOT_CANCEL = "cancel", _("the customer left the conversation")
     BOT_TIMEOUT = "timeout", _("the bot timed the session out")
     UNASSIGNED_TIMEOUT = "unassigned", _("no agent claimed it in time")
+    WAITING_TIMEOUT = "waiting", _("the customer did not answer in time")
 
 
 class Ticket(models.Model):
@@ -46,6 +59,16 @@ class Ticket(models.Model):
     # Denormalised from priority so the inbox can sort in the database with an index.
     priority_rank = models.PositiveSmallIntegerField(default=2)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Computed by the database from status (STATUS_RANK), so an index can serve the open
+    # lists' order, however the status was written.
+    status_rank = models.GeneratedField(
+        expression=models.Case(
+            *(models.When(status=s.value, then=models.Value(r)) for s, r in STATUS_RANK.items()),
+            default=models.Value(9),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     user_name = models.CharField(max_length=200, blank=True)
     user_email = models.EmailField(max_length=254, blank=True)
     # The customer as their bot knows them (Botpress's hitl `userId`), and what else the
@@ -68,6 +91,8 @@ class Ticket(models.Model):
     first_reply_at = models.DateTimeField(
         null=True, blank=True, help_text="When an agent first replied to the customer."
     )
+    # While the ticket is waiting: since when (the auto-close counts from it).
+    waiting_started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -98,7 +123,7 @@ class Ticket(models.Model):
                 name="one_open_ticket_per_conversation",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "assigned", "closed"]),
+                condition=Q(status__in=["pending", "assigned", "waiting", "closed"]),
                 name="ticket_status_known",
             ),
             models.CheckConstraint(
@@ -115,12 +140,13 @@ class Ticket(models.Model):
             # thousand however long the history. Each index carries `status` so a
             # database that binds 'closed' as a parameter (SQLite) can test the
             # condition from the index alone; each count's index leads with the
-            # column it groups by. `-status` orders pending before assigned.
+            # column it groups by. `status_rank` orders pending, assigned, waiting.
             models.Index(
-                F("status").desc(),
+                "status_rank",
                 F("priority_rank").desc(),
                 "created_at",
                 "id",
+                "status",
                 condition=~Q(status="closed"),
                 name="ticket_open_order",
             ),
@@ -164,7 +190,7 @@ class Ticket(models.Model):
     def inbox_sort_key(self) -> str:
         """The inbox order as one string that sorts like the database query does, so
         a page can put a live-pushed row in its place."""
-        status_rank = {Status.PENDING: 0, Status.ASSIGNED: 1}.get(self.status, 2)
+        status_rank = STATUS_RANK.get(self.status, 9)
         return (
             f"{status_rank}-{9 - self.priority_rank}-"
             f"{int(self.created_at.timestamp() * 1000):015d}-{self.pk:012d}"

@@ -37,6 +37,7 @@ from bots.models import Bot
 from desk.exceptions import NotFound, TicketClosed
 from desk.models import (
     DEFAULT_CAPACITY,
+    HELD,
     AgentProfile,
     Availability,
     Label,
@@ -51,6 +52,7 @@ from desk.models import (
 STATUS_FILTERS = {
     "pending": _("Pending"),
     "mine": _("Assigned to me"),
+    "waiting": _("Waiting on the customer"),
     "open": _("All open"),
     "closed": _("Closed"),
 }
@@ -65,9 +67,10 @@ def inbox_tickets() -> QuerySet[Ticket]:
 
 
 # Within a list: urgent first, then the longest waiting. No list mixes open and closed
-# tickets, so open lists put pending before assigned with `-status` ('pending' >
-# 'assigned'), which the `ticket_open_order` index serves; a CASE could not use it.
-OPEN_ORDER = ("-status", "-priority_rank", "created_at", "id")
+# tickets, so open lists put pending, then assigned, then waiting tickets first with
+# `status_rank` (a column the database computes from `status`), which the
+# `ticket_open_order` index serves; a CASE in the query could not use it.
+OPEN_ORDER = ("status_rank", "-priority_rank", "created_at", "id")
 CLOSED_ORDER = ("-priority_rank", "created_at", "id")  # the `ticket_inbox_order` index
 
 
@@ -81,7 +84,8 @@ def with_row_details(tickets: Iterable[Ticket]) -> list[Ticket]:
       It is the same for every agent, because the inbox is the team's: it says the
       customer awaits an answer;
     - `waiting_since`: when the customer started waiting (the escalation while the
-      ticket is pending, else the first unanswered message), or None;
+      ticket is pending, else the first unanswered message), or None (also while the
+      agent waits for the customer: status waiting);
     - `labels.all()`: its labels, by name (prefetched for the whole page at once).
     """
     rows = list(tickets)
@@ -217,7 +221,9 @@ class InboxFilter:
             case "pending":
                 return Q(status=Status.PENDING)
             case "mine":
-                return Q(status=Status.ASSIGNED, assignee_id=agent.pk)
+                return Q(status__in=HELD, assignee_id=agent.pk)
+            case "waiting":
+                return Q(status=Status.WAITING)
             case "closed":
                 return Q(status=Status.CLOSED)
             case _:
@@ -231,7 +237,9 @@ class InboxFilter:
             case "pending":
                 ok = status == Status.PENDING
             case "mine":
-                ok = status == Status.ASSIGNED and facts["assignee_id"] == agent.pk
+                ok = status in HELD and facts["assignee_id"] == agent.pk
+            case "waiting":
+                ok = status == Status.WAITING
             case "closed":
                 ok = status == Status.CLOSED
             case _:
@@ -284,7 +292,8 @@ def inbox_counts(agent: AbstractBaseUser | None = None) -> dict:
     counts = {
         "status": {
             "pending": by_status.get(Status.PENDING, 0),
-            "open": by_status.get(Status.PENDING, 0) + by_status.get(Status.ASSIGNED, 0),
+            "waiting": by_status.get(Status.WAITING, 0),
+            "open": sum(n for status, n in by_status.items() if status != Status.CLOSED),
             "closed": by_status.get(Status.CLOSED, 0),
         },
         "priority": dict(
@@ -364,10 +373,11 @@ def presence_cutoff(now: datetime | None = None) -> datetime:
 
 
 def open_load() -> Coalesce:
-    """The agent's open assigned tickets (their load), for an annotation of users."""
+    """The agent's open tickets, assigned or waiting (their load), for an annotation of
+    users."""
     return Coalesce(
         Subquery(
-            Ticket.objects.filter(assignee_id=OuterRef("pk"), status=Status.ASSIGNED)
+            Ticket.objects.filter(assignee_id=OuterRef("pk"), status__in=HELD)
             .order_by()
             .values("assignee_id")
             .annotate(n=Count("id"))
@@ -408,9 +418,10 @@ def agents_with_status(*, load: bool = False, now: datetime | None = None) -> Qu
 
 
 def open_loads(agent_ids: list[int]) -> dict[int, int]:
-    """Each agent's open assigned tickets, read now (agents with none are left out)."""
+    """Each agent's open tickets, assigned or waiting, read now (agents with none are
+    left out)."""
     return dict(
-        Ticket.objects.filter(assignee_id__in=agent_ids, status=Status.ASSIGNED)
+        Ticket.objects.filter(assignee_id__in=agent_ids, status__in=HELD)
         .order_by()
         .values_list("assignee_id")
         .annotate(n=Count("id"))

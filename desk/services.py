@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.tasks import task
@@ -31,6 +32,7 @@ from desk.exceptions import (
     AlreadyClaimed,
     AlreadyRated,
     BotNotConnected,
+    Conflict,
     InvalidInput,
     NoRecentTicket,
     NotAllowed,
@@ -42,6 +44,7 @@ from desk.files import delete as delete_file
 from desk.labels import check_bot_labels as labels_for_bot
 from desk.labels import label_at_escalation
 from desk.models import (
+    HELD,
     PRIORITY_RANK,
     RATING_COMMENT_MAX_LENGTH,
     RATING_SCALE,
@@ -222,16 +225,35 @@ def post_user_message(
             if content is not None:
                 link_files([(message, content)])
                 fetch_remote_media_later([message])
+            answered = _customer_answered(ticket, message)
             alerts.customer_wrote(ticket, message)
     except IntegrityError:
         if external_id:
             return Message.objects.get(ticket=ticket, external_id=external_id), False
         raise
     realtime.announce_message(ticket.pk, message.pk)
-    # Its row's preview and unread badge and the side bar's message count change; no
-    # status, priority or assignee does, so no count in the inbox does.
-    realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
+    if answered:
+        # The status changed: its row, the counts and the side bar all move.
+        realtime.announce_ticket_changed(ticket.pk)
+    else:
+        # Its row's preview and unread badge and the side bar's message count change; no
+        # status, priority or assignee does, so no count in the inbox does.
+        realtime.announce_ticket_changed(ticket.pk, counts=False, state=False, tally=True)
     return message, True
+
+
+def _customer_answered(ticket: Ticket, message: Message) -> bool:
+    """A waiting ticket whose customer wrote is assigned again, at once: one conditional
+    UPDATE, so it happens exactly once however many messages arrive together (and after
+    a concurrent "wait" commits, on PostgreSQL, which re-reads the row it waited for)."""
+    if not Ticket.objects.filter(pk=ticket.pk, status=Status.WAITING).update(
+        status=Status.ASSIGNED, waiting_started_at=None
+    ):
+        return False
+    ticket.status, ticket.waiting_started_at = Status.ASSIGNED, None
+    rollups.ticket_changed(ticket)
+    system_line(ticket, "The customer answered: the ticket is assigned again.", message.created_at)
+    return True
 
 
 @transaction.atomic
@@ -485,16 +507,105 @@ def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     return ticket
 
 
+@transaction.atomic
+def ticket_wait(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
+    """The agent asked the customer something: the ticket waits for their answer (status
+    waiting) and is assigned again the moment they write (`post_user_message`). With
+    DESK_WAITING_CLOSE_AFTER_SECONDS, it closes if they stay silent that long."""
+    ticket = lock_open_ticket(ticket_id)
+    if ticket.status == Status.WAITING:
+        return ticket
+    if ticket.status != Status.ASSIGNED:
+        raise Conflict("Only an assigned ticket can wait for the customer: claim it first.")
+    check_handles(
+        ticket, agent,
+        f"Only {display_name(ticket.assignee)} or an admin can set this ticket waiting.",
+    )
+    now = timezone.now()
+    ticket.status = Status.WAITING
+    ticket.waiting_started_at = now
+    ticket.save(update_fields=["status", "waiting_started_at"])
+    rollups.ticket_changed(ticket)
+    system_line(ticket, f"{display_name(agent)} is waiting for the customer's answer.", now)
+    schedule_waiting_timeout(ticket)
+    realtime.announce_ticket_changed(ticket.pk)
+    return ticket
+
+
+@transaction.atomic
+def ticket_stop_waiting(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
+    """The agent stops waiting for the customer: the ticket is assigned again."""
+    ticket = lock_open_ticket(ticket_id)
+    if ticket.status != Status.WAITING:
+        return ticket
+    check_handles(
+        ticket, agent, f"Only {display_name(ticket.assignee)} or an admin can stop the wait."
+    )
+    ticket.status = Status.ASSIGNED
+    ticket.waiting_started_at = None
+    ticket.save(update_fields=["status", "waiting_started_at"])
+    rollups.ticket_changed(ticket)
+    system_line(ticket, f"{display_name(agent)} stopped waiting for the customer.", timezone.now())
+    realtime.announce_ticket_changed(ticket.pk)
+    return ticket
+
+
+@task(queue_name=TIMERS)
+def close_silent_waiting_ticket(ticket_id: int, waiting_started_at: str) -> bool:
+    """The waiting timeout, run by a task worker: close the ticket if it still waits, in
+    the same wait (the customer did not write, nobody stopped it and set it waiting
+    again). A duplicate run or a second worker does nothing."""
+    since = datetime.fromisoformat(waiting_started_at)
+    return close_silent_waiting(ticket_id=ticket_id, since=since) is not None
+
+
+def schedule_waiting_timeout(ticket: Ticket) -> None:
+    """Queue the waiting timeout when DESK_WAITING_CLOSE_AFTER_SECONDS is set. Called in
+    the transaction that set the ticket waiting: the task exists exactly when the wait
+    does. A wait that ends early leaves its task to find nothing to do."""
+    seconds = settings.DESK_WAITING_CLOSE_AFTER_SECONDS
+    if seconds <= 0:
+        return
+    due = ticket.waiting_started_at + timedelta(seconds=seconds)
+    close_silent_waiting_ticket.using(run_after=due).enqueue(
+        ticket.pk, ticket.waiting_started_at.isoformat()
+    )
+
+
+def close_silent_waiting(*, ticket_id: int, since: datetime) -> Ticket | None:
+    """Close a ticket still waiting, since `since`, for a customer who never answered;
+    the bot hears hitlStopped with reason waitingTimeout. None when it no longer does."""
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("bot", "assignee")
+            .filter(pk=ticket_id, status=Status.WAITING, waiting_started_at=since)
+            .first()
+        )
+        if ticket is None:
+            return None
+        _close(
+            ticket,
+            by=None,
+            reason=CloseReason.WAITING_TIMEOUT,
+            line="Closed: the customer did not answer in time.",
+        )
+        return ticket
+
+
 def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, line: str) -> None:
     now = timezone.now()
-    frees_capacity = ticket.status == Status.ASSIGNED
+    frees_capacity = ticket.status in HELD
     if ticket.status == Status.PENDING:
         queue.left_queue(ticket)
     ticket.status = Status.CLOSED
     ticket.closed_at = now
     ticket.closed_by = by
     ticket.close_reason = reason
-    ticket.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
+    ticket.waiting_started_at = None
+    ticket.save(
+        update_fields=["status", "closed_at", "closed_by", "close_reason", "waiting_started_at"]
+    )
     system_line(ticket, line, now)
     payload: dict = {"reason": _STOP_REASON[reason]}
     rating = None
@@ -511,6 +622,8 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
             }
     elif reason == CloseReason.UNASSIGNED_TIMEOUT:
         payload["message"] = fill_agent_name(ticket.bot.agent_assigned_timeout_message, None)
+    elif reason == CloseReason.WAITING_TIMEOUT:
+        payload["message"] = fill_agent_name(ticket.bot.session_ended_message, ticket.assignee)
     rollups.ticket_changed(ticket, rating=rating)
     event_record(bot=ticket.bot, ticket=ticket, type=Event.Type.HITL_STOPPED, payload=payload)
     realtime.announce_ticket_changed(ticket.pk)
@@ -524,4 +637,5 @@ _STOP_REASON = {
     CloseReason.BOT_CANCEL: "botStopped",
     CloseReason.BOT_TIMEOUT: "botStopped",
     CloseReason.UNASSIGNED_TIMEOUT: "timeout",
+    CloseReason.WAITING_TIMEOUT: "waitingTimeout",
 }

@@ -259,6 +259,11 @@ DESK_AGING_ALERT_SECONDS = envint("DESK_AGING_ALERT_SECONDS", 900)
 # A waiting ticket's bot hears of its new place in line (hitlQueued) at most this often;
 # the last place is always sent.
 DESK_QUEUE_UPDATE_SECONDS = envint("DESK_QUEUE_UPDATE_SECONDS", 30)
+# A ticket waiting for the customer's answer closes by itself (reason waitingTimeout)
+# when the customer stays silent this long; 0 (the default) keeps it waiting.
+DESK_WAITING_CLOSE_AFTER_SECONDS = envint("DESK_WAITING_CLOSE_AFTER_SECONDS", 0)
+if DESK_WAITING_CLOSE_AFTER_SECONDS < 0:
+    raise ImproperlyConfigured("DESK_WAITING_CLOSE_AFTER_SECONDS must be 0 (off) or more")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -50,19 +50,26 @@ class Outcome:
     AGENT = "agent"
     BOT = "bot"
     EXPIRED = "expired"
+    SILENT = "silent"
 
     # desk.models.CloseReason → outcome
-    OF_CLOSE_REASON = {"agent": AGENT, "cancel": BOT, "timeout": BOT, "unassigned": EXPIRED}
+    OF_CLOSE_REASON = {
+        "agent": AGENT, "cancel": BOT, "timeout": BOT, "unassigned": EXPIRED, "waiting": SILENT,
+    }
     # In the order charts stack them and tables list them.
     LABELS = {
         AGENT: "Closed by an agent",
         BOT: "Stopped by the bot",
         EXPIRED: "Expired unassigned",
+        SILENT: "Closed: the customer did not answer",
         OPEN: "Still open",
     }
 
     # As a table's column header.
-    SHORT = {AGENT: "Closed by agent", BOT: "Bot stopped", EXPIRED: "Expired", OPEN: "Open"}
+    SHORT = {
+        AGENT: "Closed by agent", BOT: "Bot stopped", EXPIRED: "Expired",
+        SILENT: "Customer silent", OPEN: "Open",
+    }
 
     @classmethod
     def of(cls, status: str, close_reason: str) -> str:

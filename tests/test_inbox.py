@@ -255,31 +255,35 @@ def test_the_history_a_bot_escalates_with_is_not_unread(agent_client, connected_
     assert "1 new</span>" in agent_client.get("/").content.decode()
 
 
-@pytest.mark.parametrize("status", ["open", "pending", "mine", "closed"])
+@pytest.mark.parametrize("status", ["open", "pending", "mine", "waiting", "closed"])
 def test_every_list_is_in_the_order_a_live_page_sorts_its_rows(
     agent_client, connected_bot, agent, other_agent, status
 ):
     """The lists are ordered by indexes now, not by a CASE; the order must not change:
-    pending, assigned, closed; urgent first; oldest first; then by number. A live page
-    puts a pushed row by `inbox_sort_key`, so the two must agree."""
+    pending, assigned, waiting, closed; urgent first; oldest first; then by number. A
+    live page puts a pushed row by `inbox_sort_key`, so the two must agree."""
     same_time = timezone.now() - timedelta(minutes=15)
-    fates = ["pending", "maya", "sam", "closed"]
+    fates = ["pending", "maya", "sam", "closed", "maya-waits", "sam-waits"]
     for i, priority in enumerate(["low", "urgent", "medium", "high", "urgent"]):
         for j, fate in enumerate(fates):
             ticket = make(connected_bot, f"{fate}-{i}", priority, minutes_ago=(i * 7 + j) % 5)
             if i % 2:  # ties on created_at fall back to the number
                 Ticket.objects.filter(pk=ticket.pk).update(created_at=same_time)
-            if fate in ("maya", "closed"):
+            if fate in ("maya", "closed", "maya-waits"):
                 services.ticket_claim(ticket_id=ticket.pk, agent=agent)
-            elif fate == "sam":
+            elif fate in ("sam", "sam-waits"):
                 services.ticket_claim(ticket_id=ticket.pk, agent=other_agent)
+            if fate.endswith("-waits"):
+                waiter = agent if fate.startswith("maya") else other_agent
+                services.ticket_wait(ticket_id=ticket.pk, agent=waiter)
             if fate == "closed":
                 services.ticket_close(ticket_id=ticket.pk, agent=agent)
     shown = agent_client.get(f"/?status={status}").context["tickets"]
     listed = {
         "open": Ticket.objects.exclude(status="closed"),
         "pending": Ticket.objects.filter(status="pending"),
-        "mine": Ticket.objects.filter(status="assigned", assignee=agent),
+        "mine": Ticket.objects.filter(status__in=["assigned", "waiting"], assignee=agent),
+        "waiting": Ticket.objects.filter(status="waiting"),
         "closed": Ticket.objects.filter(status="closed"),
     }[status]
     expected = sorted(listed, key=lambda t: t.inbox_sort_key)

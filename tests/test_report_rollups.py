@@ -1,7 +1,8 @@
 """The Reports' figures against a brute-force count of generated tickets with known timings.
 
 Tickets go through the real service functions (startHitl, claim, reply, reassign,
-priority, close, stopHitl, the unassigned timeout, ratings) on a clock the test sets,
+priority, waiting for the customer and their answer, close, stopHitl, the unassigned
+and waiting timeouts, ratings) on a clock the test sets,
 in the desk's time zone America/New_York: some open seconds before local midnight
 and close after it, some on the day daylight saving time starts. The brute force
 knows each ticket's timings from the plan, not from the database.
@@ -22,6 +23,7 @@ from django.test import override_settings
 
 from bots.services import bot_deploy, bot_set_connected
 from desk import services
+from desk.models import Ticket
 from reports import selectors
 from reports.models import BUCKET_BOUNDS, AgentDailyRollup, DailyRollup
 from reports.selectors import ReportFilter
@@ -89,14 +91,14 @@ def make_plans(rng: random.Random, count: int, agents: int) -> list[Plan]:
         plan = Plan(n, rng.randrange(2), _moment(rng), priority)
         t = plan.opened
         fate = rng.choices(
-            ["agent", "cancel", "timeout", "expired", "assigned", "pending"],
-            weights=[50, 12, 8, 10, 12, 8],
+            ["agent", "cancel", "timeout", "expired", "assigned", "pending", "waiting", "silent"],
+            weights=[50, 12, 8, 10, 12, 8, 6, 6],
         )[0]
         if rng.random() < 0.15 and fate != "expired":
             t = _after(rng, t)
             plan.priority = rng.choice(["low", "medium", "high", "urgent"])
             plan.steps.append((t, "priority", plan.priority))
-        if fate in ("agent", "cancel", "timeout", "assigned"):
+        if fate in ("agent", "cancel", "timeout", "assigned", "waiting", "silent"):
             t = _after(rng, t)
             agent = rng.randrange(agents)
             if rng.random() < 0.2:  # a reply to a pending ticket claims it
@@ -116,11 +118,19 @@ def make_plans(rng: random.Random, count: int, agents: int) -> list[Plan]:
                 if rng.random() < 0.3:  # a second reply moves nothing
                     t = _after(rng, t)
                     plan.steps.append((t, "reply", plan.agent))
-        if fate in ("agent", "cancel", "timeout", "expired"):
+            answered = fate in ("agent", "assigned") and rng.random() < 0.3
+            if fate in ("waiting", "silent") or answered:
+                t = _after(rng, t)
+                plan.steps.append((t, "wait", plan.agent))
+            if answered:  # the customer writes: assigned again, nothing else moves
+                t = _after(rng, t)
+                plan.steps.append((t, "answer", None))
+        if fate in ("agent", "cancel", "timeout", "expired", "silent"):
             t = _after(rng, t)
             plan.steps.append((t, "close", fate))
             plan.closed = t
-            plan.outcome = {"agent": "agent", "expired": "expired"}.get(fate, "bot")
+            outcomes = {"agent": "agent", "expired": "expired", "silent": "silent"}
+            plan.outcome = outcomes.get(fate, "bot")
             plan.asked = fate == "agent" and plan.bot == 0  # bot 0 asks for ratings
             if rng.random() < (0.7 if plan.asked else 0.1):
                 t = _after(rng, t)
@@ -164,6 +174,13 @@ def run(plans: list[Plan], bots: list, agents: list, clock: Clock) -> None:
             services.ticket_close(ticket_id=ticket_id, agent=agents[plan.agent])
         elif action == "close" and arg == "expired":
             assert services.expire_unassigned(ticket_id=ticket_id) is not None
+        elif action == "wait":
+            services.ticket_wait(ticket_id=ticket_id, agent=agents[arg])
+        elif action == "answer":
+            services.post_user_message(bot=bot, conversation_id=conversation, text="Here.")
+        elif action == "close" and arg == "silent":
+            since = Ticket.objects.get(pk=ticket_id).waiting_started_at
+            assert services.close_silent_waiting(ticket_id=ticket_id, since=since) is not None
         elif action == "close":
             services.stop_hitl(bot=bot, conversation_id=conversation, reason=arg)
         elif action == "rate":
@@ -277,6 +294,9 @@ def test_the_rollups_equal_a_brute_force_count_of_known_tickets(cast, clock):
     plans = make_plans(random.Random(13), 160, len(agents))
     assert sum(p.opened.astimezone(NEW_YORK).date() != p.opened.date() for p in plans) > 10
     run(plans, bots, agents, clock)
+    # Waiting tickets count as open; one closed by the waiting timeout is its own outcome.
+    assert Ticket.objects.filter(status="waiting").count() > 3
+    assert sum(p.outcome == "silent" for p in plans) > 3
     assert stored_rows() == expected_rows(plans, bots, agents)
 
 

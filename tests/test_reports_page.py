@@ -109,6 +109,27 @@ def test_an_admin_reads_volumes_waits_csat_and_both_tables(admin_client, handled
     assert agents["Sam Okafor"][1:3] == ["1", "1"]
 
 
+def test_waiting_tickets_are_open_and_a_silent_customers_close_has_its_column(
+    admin_client, connected_bot, agent
+):
+    for name in ("silent", "waits"):
+        ticket, _ = services.start_hitl(bot=connected_bot, conversation_id=name)
+        services.ticket_claim(ticket_id=ticket.pk, agent=agent)
+        ticket = services.ticket_wait(ticket_id=ticket.pk, agent=agent)
+    silent = Ticket.objects.get(conversation_id="silent")
+    services.close_silent_waiting(ticket_id=silent.pk, since=silent.waiting_started_at)
+    answer = admin_client.get("/reports/", {"range": "7d"})
+    found = tables(answer)
+    headers = found["bot-table"][0]
+    row = {r[0]: r for r in found["bot-table"][1:]}["Support Bot"]
+    assert row[headers.index("Escalations")] == "2"
+    assert row[headers.index("Customer silent")] == "1"
+    assert row[headers.index("Open")] == "1"
+    assert "Closed: the customer did not answer" in answer.content.decode()
+    exported = csv_rows(admin_client.get("/reports/bots.csv", {"range": "7d"}))
+    assert "Customer silent" in exported[0]
+
+
 def test_an_agent_sees_only_their_own_row(agent_client, handled):
     answer = agent_client.get("/reports/", {"range": "7d"})
     found = tables(answer)

@@ -16,6 +16,7 @@ LABELS = {
     "status": {
         "pending": pgettext_lazy("ticket status", "pending"),
         "assigned": pgettext_lazy("ticket status", "assigned"),
+        "waiting": pgettext_lazy("ticket status", "waiting"),
         "closed": pgettext_lazy("ticket status", "closed"),
     },
     "priority": {

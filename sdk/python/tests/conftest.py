@@ -153,6 +153,9 @@ class Agent:
         self._do("decide", approval_id=approval_id, approve=approve, arguments=arguments,
                  reason=reason)
 
+    def wait(self, bot_id: str, conversation_id: str) -> None:
+        self._do("wait", bot_id=bot_id, conversation_id=conversation_id)
+
     def ticket(self, bot_id: str, conversation_id: str) -> dict:
         return self._do("ticket", bot_id=bot_id, conversation_id=conversation_id)
 

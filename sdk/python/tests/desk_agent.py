@@ -74,6 +74,8 @@ def run(command: dict) -> object:
                               files=[stored])
     elif op == "close":
         services.ticket_close(ticket_id=found.pk, agent=AGENT)
+    elif op == "wait":  # for the customer's answer
+        services.ticket_wait(ticket_id=found.pk, agent=AGENT)
     elif op == "transfer":  # by whoever has it, to Alex, or back to the queue
         from desk.assignment import ticket_transfer
 

@@ -148,6 +148,17 @@ def test_it_names_the_customer_and_sends_their_custom_fields(desk_server):
     assert set(invalid.value.fields) == {f"customFields.{'k' * 65}", "customFields.nested"}
 
 
+def test_a_waiting_ticket_reads_waiting_and_the_customers_message_ends_the_wait(desk_server):
+    desk = desk_server.connected_bot()
+    desk.start_hitl("conv-wait")
+    desk_server.agent.claim(desk.bot_id, "conv-wait")
+    desk_server.agent.wait(desk.bot_id, "conv-wait")
+    again = desk.start_hitl("conv-wait")
+    assert not again.created and again.status == "waiting"
+    desk.send_message("conv-wait", "Order 1042")
+    assert desk_server.agent.ticket(desk.bot_id, "conv-wait")["status"] == "assigned"
+
+
 def test_each_error_desk_answers_is_its_own_exception(desk_server):
     desk = desk_server.connected_bot()
     with pytest.raises(Unauthorized):

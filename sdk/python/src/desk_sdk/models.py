@@ -62,7 +62,7 @@ class Ticket(_Shape):
 
     ticket_id: str
     number: int
-    status: str  # pending, assigned, closed (and whatever Desk adds)
+    status: str  # pending, assigned, waiting, closed (and whatever Desk adds)
     conversation_id: str
     priority: str = "medium"
     title: str = ""
@@ -196,8 +196,8 @@ class Csat(_Shape):
 
 
 class HitlStopped(HitlEvent):
-    """The session ended (`reason`: agentClosed, botStopped, timeout): the bot is back
-    in charge; show `message` (when there is one) to the user. When the bot deployed a
+    """The session ended (`reason`: agentClosed, botStopped, timeout, waitingTimeout): the
+    bot is back in charge; show `message` (when there is one) to the user. When the bot deployed a
     `csat_message` and an agent closed, `csat` carries it: ask the user, then `rate()`."""
 
     type: Literal["hitlStopped"] = "hitlStopped"
