@@ -6,11 +6,14 @@
     python bench/fixtures.py reports --tickets N         # the reports dataset, rollups built
     python bench/fixtures.py reports-probe               # queries of Reports and the inbox
     python bench/fixtures.py rollup-cost --requests N    # startHitl and a reply, with/without
+    python bench/fixtures.py search --tickets N --messages M   # the search dataset
+    python bench/fixtures.py search-probe --dataset inbox|search --tickets N   # the searches
 
 The database is chosen by SQLITE_PATH (or DATABASE_URL) in the environment; each
 command prints one JSON object on stdout for bench/run.py.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -94,6 +97,23 @@ def prepare(agent_count: int) -> dict:
     return {"sessions": sessions, "api_key": key, "bot_id": BOT_ID}
 
 
+@contextlib.contextmanager
+def lines_indexed_at_the_end():
+    """On SQLite, lines bulk-inserted inside skip the search index's per-line trigger
+    (an FTS5 update per line) and every ticket's search document is written once at the
+    end: what the trigger would have made (desk.search_index.rebuild, which puts the
+    trigger back). PostgreSQL's trigger already runs once per INSERT statement."""
+    from desk import search_index
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS desk_message_search_insert")
+    yield
+    search_index.rebuild(connection)
+
+
 def inbox_dataset(tickets: int, messages_per_ticket: int = 3) -> dict:
     """`tickets` tickets with their transcripts, a realistic mix: most closed, some open."""
     call_command("migrate", verbosity=0, interactive=False)
@@ -110,7 +130,7 @@ def inbox_dataset(tickets: int, messages_per_ticket: int = 3) -> dict:
     batch = 5_000
     # auto_now_add would stamp every row "now": this dataset spreads ages over a year.
     Ticket._meta.get_field("created_at").auto_now_add = False
-    with transaction.atomic():
+    with transaction.atomic(), lines_indexed_at_the_end():
         for start in range(0, tickets, batch):
             rows = []
             for i in range(start, min(start + batch, tickets)):
@@ -232,7 +252,7 @@ def reports_dataset(tickets: int, messages_per_ticket: int = 3) -> dict:
     batch = 5_000
     escalations: dict[tuple[int, object], int] = {}
     Ticket._meta.get_field("created_at").auto_now_add = False
-    with transaction.atomic():
+    with transaction.atomic(), lines_indexed_at_the_end():
         for start in range(0, tickets, batch):
             rows, ratings = [], []
             for i in range(start, min(start + batch, tickets)):
@@ -456,6 +476,185 @@ def queue_dataset(tickets: int, agent_count: int, capacity: int) -> dict:
     return prepared
 
 
+# --- the search dataset ---------------------------------------------------------------
+
+FIRST_NAMES = (
+    "Ada Alex Amara Ana Ben Bea Carla Chen Dara David Elif Emma Femi Finn Gita Hana Hugo Ines "
+    "Ivan Jo Jonas Kai Kofi Lara Leo Lina Luca Maya Mei Nadia Noah Omar Priya Rosa Sam Sara "
+    "Tariq Uma Vera Wei Yara Zoe"
+).split()
+_SYLLABLES = (
+    "ka lo mi re su ta ne vo ri da fe go hu ja ki le mo nu pa qi ro sa to vu wa ye zo"
+).split()
+VOCABULARY = (
+    "order parcel refund delivery invoice payment card account password login address "
+    "shipping return exchange damaged missing late tracking number subscription plan "
+    "upgrade cancel charge twice receipt warranty broken screen battery charger size colour "
+    "discount coupon code email phone app crash update error page checkout basket stock "
+    "please thanks hello help waiting still yesterday today tomorrow week since again "
+    "the a to is it my your we you can not have was for with this that when where why how"
+).split()
+
+
+def _surname(n: int) -> str:
+    """One of about 2,000 made-up surnames, the same for the same n."""
+    rng = random.Random(n)
+    return "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()
+
+
+SURNAMES = [_surname(n) for n in range(2_000)]
+
+
+def search_customer(i: int) -> tuple[str, str, str]:
+    """Ticket i's customer (name, email) and order number: most customers have one
+    ticket, some several (the same i // 3 for a third of them)."""
+    who = i // 3 if i % 3 == 0 else i
+    first, last = FIRST_NAMES[who % len(FIRST_NAMES)], SURNAMES[(who * 7) % len(SURNAMES)]
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}{who}@example.com", f"A-{i:07d}"
+
+
+def search_dataset(tickets: int, messages_per_ticket: int) -> dict:
+    """`tickets` tickets of the bench bot with `messages_per_ticket` lines each, for the
+    search benchmark: the inbox dataset's mix of statuses (5 % pending, 10 % assigned,
+    5 % waiting, 80 % closed) over a year, customers with names, emails and custom
+    fields, and transcripts of support words in which each ticket's order number
+    appears once. Written with bulk_create (see `lines_indexed_at_the_end`)."""
+    call_command("migrate", verbosity=0, interactive=False)
+    have = Ticket.objects.count()
+    if have == tickets:
+        return {"tickets": have, "messages": Message.objects.count(), "created": False}
+    if have:
+        raise SystemExit(f"{connection.settings_dict['NAME']} has {have} tickets, not {tickets}")
+    started = time.perf_counter()
+    rng = random.Random(tickets)
+    bot = connected_bot()
+    staff = agents(20)
+    priorities = [Priority.LOW, Priority.MEDIUM, Priority.MEDIUM, Priority.HIGH, Priority.URGENT]
+    plans = ["gold", "silver", "basic", "trial"]
+    now = timezone.now()
+    batch = 5_000
+    Ticket._meta.get_field("created_at").auto_now_add = False
+    sqlite = connection.vendor == "sqlite"
+    with transaction.atomic(), lines_indexed_at_the_end():
+        for start in range(0, tickets, batch):
+            rows = []
+            for i in range(start, min(start + batch, tickets)):
+                bucket = i % 20
+                status = (
+                    Status.PENDING if bucket == 0
+                    else Status.ASSIGNED if bucket in (1, 2)
+                    else Status.WAITING if bucket == 3
+                    else Status.CLOSED
+                )
+                priority = priorities[i % len(priorities)]
+                created = now - timedelta(minutes=(tickets - i) * 5)
+                assignee = None if status == Status.PENDING else staff[i % len(staff)]
+                name, email, order = search_customer(i)
+                rows.append(
+                    Ticket(
+                        bot=bot,
+                        conversation_id=f"conv-{i}",
+                        title=f"{rng.choice(VOCABULARY[:40]).capitalize()} about order {order}",
+                        priority=priority,
+                        priority_rank=PRIORITY_RANK[priority],
+                        status=status,
+                        user_name=name,
+                        user_email=email,
+                        user_id=f"u{i // 3 if i % 3 == 0 else i}",
+                        custom_fields={"plan": plans[i % 4], "orders": i % 17, "vip": i % 9 == 0},
+                        assignee=assignee,
+                        created_at=created,
+                        assigned_at=created if assignee else None,
+                        waiting_started_at=created if status == Status.WAITING else None,
+                        closed_at=created + timedelta(minutes=30)
+                        if status == Status.CLOSED
+                        else None,
+                        close_reason="agent" if status == Status.CLOSED else "",
+                    )
+                )
+            made = Ticket.objects.bulk_create(rows)
+            lines = []
+            for ticket in made:
+                order = ticket.title.rsplit(" ", 1)[-1]
+                for n in range(messages_per_ticket):
+                    words = rng.choices(VOCABULARY, k=rng.randint(6, 18))
+                    if n == 0:
+                        words.insert(rng.randrange(len(words)), order)
+                    lines.append(
+                        Message(
+                            ticket=ticket,
+                            kind=(Message.Kind.USER, Message.Kind.BOT, Message.Kind.AGENT)[n % 3],
+                            author_name=ticket.user_name,
+                            text=" ".join(words).capitalize() + ".",
+                            created_at=ticket.created_at,
+                        )
+                    )
+            Message.objects.bulk_create(lines, batch_size=10_000)
+        generated = time.perf_counter() - started
+    size = sum(
+        os.path.getsize(f"{connection.settings_dict['NAME']}{suffix}")
+        for suffix in ("", "-wal")
+        if sqlite and os.path.exists(f"{connection.settings_dict['NAME']}{suffix}")
+    )
+    return {
+        "tickets": Ticket.objects.count(),
+        "messages": Message.objects.count(),
+        "created": True,
+        "seconds": round(generated, 1),
+        "index_seconds": round(time.perf_counter() - started - generated, 1),
+        "mib": round(size / 2**20),
+    }
+
+
+# The row the searches look for: an assigned ticket (i % 20 == 1), so in the default
+# (open) list, of the inbox and search datasets alike.
+def _probe_row(tickets: int) -> int:
+    return tickets // 2 + 21
+
+
+def search_queries(dataset: str, tickets: int) -> dict[str, str]:
+    """What agents search for: an order number, a customer's email, their name, and a
+    word found in most tickets. On the search dataset also a surname with a word of the
+    conversation; on the inbox dataset (uniform text: "Question number 50021", "User
+    50021", "user50021@example.com"), each is a rare word beside words every ticket has."""
+    i = _probe_row(tickets)
+    if dataset == "inbox":
+        return {
+            "order number": f"number {i}",
+            "email": f"user{i}@example.com",
+            "name": f"User {i}",
+            "common word": "question",
+        }
+    name, email, order = search_customer(i)
+    return {
+        "order number": order,
+        "email": email,
+        "name": name,
+        "surname and word": f"{name.split()[1]} order",
+        "common word": "refund",
+    }
+
+
+def search_probe(dataset: str, tickets: int) -> dict:
+    """Each search's queries and matches in-process, and a session for the benchmark."""
+    user = agents(1)[0]
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    found = {"session": session_for(user), "searches": {}}
+    for name, q in {"": "", **search_queries(dataset, tickets)}.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/", {"q": q} if q else {})
+        assert response.status_code == 200, (q, response.status_code)
+        from desk.selectors import InboxFilter, inbox_tickets
+
+        found["searches"][name] = {
+            "q": q,
+            "queries": len(queries.captured_queries),
+            "matches": InboxFilter(q=q).apply(inbox_tickets(), user).count(),
+        }
+    return found
+
+
 def main() -> None:
     command = sys.argv[1]
     args = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
@@ -477,6 +676,10 @@ def main() -> None:
         result = queue_dataset(
             int(args["--tickets"]), int(args["--agents"]), int(args["--capacity"])
         )
+    elif command == "search":
+        result = search_dataset(int(args["--tickets"]), int(args.get("--messages", "10")))
+    elif command == "search-probe":
+        result = search_probe(args.get("--dataset", "search"), int(args["--tickets"]))
     elif command == "rollup-cost":
         result = rollup_cost(int(args.get("--requests", "200")))
     else:

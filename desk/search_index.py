@@ -1,0 +1,279 @@
+"""The inbox search's index: one search document per ticket, kept by the database itself.
+
+A ticket's document holds its title, the customer's name and email, its custom fields'
+names and values, and the text of every transcript line. Triggers keep it: a new
+ticket adds its document, a new line appends to it, a change to those fields (or a line
+edited or deleted) writes it afresh. The query side is `desk.selectors.search_q`.
+
+- PostgreSQL: a table `desk_ticket_search (ticket_id, document tsvector)` with a GIN
+  index on the document (its full-text search, configuration 'simple': no stemming, no
+  stop words, every language alike). New lines are appended by a statement-level trigger,
+  once per INSERT however many rows (a startHitl's history, bulk_create).
+- SQLite: an FTS5 table `desk_ticket_search(document)` whose rowid is the ticket's id
+  (tokenizer unicode61, accents folded).
+
+Both read words the same way: runs of letters and digits (`@ . / : _ - + #` separate
+them, so an email, a URL or "Invoice-7731" are several words), matched by prefix.
+
+The migration that creates all this (desk 0013) calls `install`. SQLite drops a table's
+triggers when Django rebuilds the table (a later migration that alters it): `ensure`,
+run after every `migrate`, puts back any that are missing; `rebuild` rewrites every
+document from the tables (`manage.py rebuild_search`).
+"""
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+TABLE = "desk_ticket_search"
+VENDORS = ("postgresql", "sqlite")  # the databases with a search index
+
+# Characters that separate words beyond what each database's own tokenizer splits on.
+SEPARATORS = "@./:_-+#"
+_SPACES = " " * len(SEPARATORS)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+_PG_WORDS = f"translate(%s, '{SEPARATORS}', '{_SPACES}')"
+
+
+def _pg_document(text_sql: str) -> str:
+    return f"strip(to_tsvector('simple', {_PG_WORDS % text_sql}))"
+
+
+_PG_FIELDS_TEXT = (
+    "concat_ws(' ', t.title, t.user_name, t.user_email, "
+    "(SELECT string_agg(f.key || ' ' || CASE jsonb_typeof(f.value) "
+    "WHEN 'string' THEN f.value #>> '{}' ELSE f.value::text END, ' ') "
+    "FROM jsonb_each(t.custom_fields) AS f))"
+)
+# Every line's text of ticket t, in order.
+_PG_LINES_TEXT = (
+    "coalesce((SELECT string_agg(m.text, ' ' ORDER BY m.id) FROM desk_message m "
+    "WHERE m.ticket_id = t.id), '')"
+)
+
+POSTGRESQL_INSTALL = [
+    f"""CREATE TABLE {TABLE} (
+        ticket_id bigint PRIMARY KEY,
+        document tsvector NOT NULL
+    )""",
+    f"CREATE INDEX {TABLE}_document ON {TABLE} USING gin (document)",
+    # A ticket's document from scratch (its fields and every line), or a safe empty one
+    # when it would exceed what a tsvector holds (1 MB of distinct words).
+    f"""CREATE FUNCTION desk_ticket_search_document(ticket_id bigint) RETURNS tsvector
+    LANGUAGE plpgsql STABLE AS $$
+    BEGIN
+        RETURN (SELECT {_pg_document(_PG_FIELDS_TEXT + " || ' ' || " + _PG_LINES_TEXT)}
+                FROM desk_ticket t WHERE t.id = ticket_id);
+    EXCEPTION WHEN program_limit_exceeded THEN
+        RETURN (SELECT {_pg_document(_PG_FIELDS_TEXT)} FROM desk_ticket t WHERE t.id = ticket_id);
+    END $$""",
+    f"""CREATE FUNCTION desk_ticket_search_on_ticket() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            DELETE FROM {TABLE} WHERE ticket_id = OLD.id;
+        ELSE
+            INSERT INTO {TABLE} (ticket_id, document)
+            VALUES (NEW.id, coalesce(desk_ticket_search_document(NEW.id), ''))
+            ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION desk_ticket_search_on_truncate() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        TRUNCATE {TABLE};
+        RETURN NULL;
+    END $$""",
+    # New lines, once per statement: each ticket's new text appended to its document.
+    f"""CREATE FUNCTION desk_ticket_search_on_new_lines() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        BEGIN
+            UPDATE {TABLE} s SET document = s.document || added.document
+            FROM (
+                SELECT n.ticket_id,
+                       {_pg_document("string_agg(n.text, ' ' ORDER BY n.id)")} AS document
+                FROM new_lines n GROUP BY n.ticket_id
+            ) added
+            WHERE s.ticket_id = added.ticket_id;
+        EXCEPTION WHEN program_limit_exceeded THEN
+            -- A document past a tsvector's 1 MB: the ticket keeps the one it had.
+            NULL;
+        END;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION desk_ticket_search_on_line() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE {TABLE} SET document = coalesce(desk_ticket_search_document(OLD.ticket_id), '')
+        WHERE ticket_id = OLD.ticket_id;
+        IF TG_OP = 'UPDATE' AND NEW.ticket_id <> OLD.ticket_id THEN
+            UPDATE {TABLE} SET document = coalesce(desk_ticket_search_document(NEW.ticket_id), '')
+            WHERE ticket_id = NEW.ticket_id;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER desk_ticket_search_insert AFTER INSERT ON desk_ticket
+    FOR EACH ROW EXECUTE FUNCTION desk_ticket_search_on_ticket()""",
+    """CREATE TRIGGER desk_ticket_search_update
+    AFTER UPDATE OF title, user_name, user_email, custom_fields ON desk_ticket
+    FOR EACH ROW WHEN (
+        OLD.title IS DISTINCT FROM NEW.title OR OLD.user_name IS DISTINCT FROM NEW.user_name
+        OR OLD.user_email IS DISTINCT FROM NEW.user_email
+        OR OLD.custom_fields IS DISTINCT FROM NEW.custom_fields
+    ) EXECUTE FUNCTION desk_ticket_search_on_ticket()""",
+    """CREATE TRIGGER desk_ticket_search_delete AFTER DELETE ON desk_ticket
+    FOR EACH ROW EXECUTE FUNCTION desk_ticket_search_on_ticket()""",
+    """CREATE TRIGGER desk_ticket_search_truncate AFTER TRUNCATE ON desk_ticket
+    FOR EACH STATEMENT EXECUTE FUNCTION desk_ticket_search_on_truncate()""",
+    """CREATE TRIGGER desk_message_search_insert AFTER INSERT ON desk_message
+    REFERENCING NEW TABLE AS new_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION desk_ticket_search_on_new_lines()""",
+    """CREATE TRIGGER desk_message_search_update AFTER UPDATE OF text, ticket_id ON desk_message
+    FOR EACH ROW WHEN (OLD.text IS DISTINCT FROM NEW.text OR OLD.ticket_id <> NEW.ticket_id)
+    EXECUTE FUNCTION desk_ticket_search_on_line()""",
+    """CREATE TRIGGER desk_message_search_delete AFTER DELETE ON desk_message
+    FOR EACH ROW EXECUTE FUNCTION desk_ticket_search_on_line()""",
+]
+
+POSTGRESQL_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS desk_message_search_delete ON desk_message",
+    "DROP TRIGGER IF EXISTS desk_message_search_update ON desk_message",
+    "DROP TRIGGER IF EXISTS desk_message_search_insert ON desk_message",
+    "DROP TRIGGER IF EXISTS desk_ticket_search_truncate ON desk_ticket",
+    "DROP TRIGGER IF EXISTS desk_ticket_search_delete ON desk_ticket",
+    "DROP TRIGGER IF EXISTS desk_ticket_search_update ON desk_ticket",
+    "DROP TRIGGER IF EXISTS desk_ticket_search_insert ON desk_ticket",
+    "DROP FUNCTION IF EXISTS desk_ticket_search_on_line()",
+    "DROP FUNCTION IF EXISTS desk_ticket_search_on_new_lines()",
+    "DROP FUNCTION IF EXISTS desk_ticket_search_on_truncate()",
+    "DROP FUNCTION IF EXISTS desk_ticket_search_on_ticket()",
+    "DROP FUNCTION IF EXISTS desk_ticket_search_document(bigint)",
+    f"DROP TABLE IF EXISTS {TABLE}",
+]
+
+POSTGRESQL_REBUILD = [
+    f"TRUNCATE {TABLE}",
+    f"""INSERT INTO {TABLE} (ticket_id, document)
+    SELECT t.id, coalesce(desk_ticket_search_document(t.id), '') FROM desk_ticket t""",
+]
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+# The text of ticket `t`'s fields (custom fields as "name value" pairs).
+_SQLITE_FIELDS_TEXT = (
+    "t.title || ' ' || t.user_name || ' ' || t.user_email || ' ' || coalesce(("
+    "SELECT group_concat(f.key || ' ' || CASE f.type WHEN 'true' THEN 'true' "
+    "WHEN 'false' THEN 'false' ELSE f.value END, ' ') "
+    "FROM json_each(CASE WHEN json_valid(t.custom_fields) THEN t.custom_fields END) AS f), '')"
+)
+_SQLITE_LINES_TEXT = (
+    "coalesce((SELECT group_concat(m.text, ' ') FROM "
+    "(SELECT text FROM desk_message WHERE ticket_id = t.id ORDER BY id) AS m), '')"
+)
+
+
+def _sqlite_document(ticket_id_sql: str) -> str:
+    return (
+        f"(SELECT {_SQLITE_FIELDS_TEXT} || ' ' || {_SQLITE_LINES_TEXT} "
+        f"FROM desk_ticket t WHERE t.id = {ticket_id_sql})"
+    )
+
+
+def _sqlite_rewrite(ticket_id_sql: str) -> str:
+    return (
+        f"UPDATE {TABLE} SET document = {_sqlite_document(ticket_id_sql)} "
+        f"WHERE rowid = {ticket_id_sql};"
+    )
+
+
+# unicode61 reads only letters and digits as parts of words: SEPARATORS already separate.
+SQLITE_TABLE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+    "document, tokenize = 'unicode61 remove_diacritics 2')"
+)
+
+SQLITE_TRIGGERS = {
+    "desk_ticket_search_insert": f"""AFTER INSERT ON desk_ticket BEGIN
+        INSERT INTO {TABLE} (rowid, document) VALUES (NEW.id, {_sqlite_document("NEW.id")});
+    END""",
+    "desk_ticket_search_update": f"""AFTER UPDATE OF title, user_name, user_email, custom_fields
+        ON desk_ticket WHEN OLD.title IS NOT NEW.title OR OLD.user_name IS NOT NEW.user_name
+        OR OLD.user_email IS NOT NEW.user_email OR OLD.custom_fields IS NOT NEW.custom_fields
+    BEGIN {_sqlite_rewrite("NEW.id")} END""",
+    "desk_ticket_search_delete": f"""AFTER DELETE ON desk_ticket BEGIN
+        DELETE FROM {TABLE} WHERE rowid = OLD.id;
+    END""",
+    "desk_message_search_insert": f"""AFTER INSERT ON desk_message BEGIN
+        UPDATE {TABLE} SET document = document || ' ' || NEW.text WHERE rowid = NEW.ticket_id;
+    END""",
+    "desk_message_search_update": f"""AFTER UPDATE OF text, ticket_id ON desk_message
+        WHEN OLD.text IS NOT NEW.text OR OLD.ticket_id IS NOT NEW.ticket_id
+    BEGIN {_sqlite_rewrite("OLD.ticket_id")} {_sqlite_rewrite("NEW.ticket_id")} END""",
+    "desk_message_search_delete": f"""AFTER DELETE ON desk_message BEGIN
+        {_sqlite_rewrite("OLD.ticket_id")}
+    END""",
+}
+
+SQLITE_REBUILD = [
+    f"DELETE FROM {TABLE}",
+    f"""INSERT INTO {TABLE} (rowid, document)
+    SELECT t.id, {_SQLITE_FIELDS_TEXT} || ' ' || {_SQLITE_LINES_TEXT} FROM desk_ticket t""",
+]
+
+
+# --- what the migration, `migrate` and the rebuild command run --------------------------------
+
+
+def _execute(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
+    """Create the index, its triggers, and the documents of the tickets there are."""
+    if connection.vendor == "postgresql":
+        _execute(connection, POSTGRESQL_INSTALL + POSTGRESQL_REBUILD[1:])
+    elif connection.vendor == "sqlite":
+        _execute(connection, [SQLITE_TABLE])
+        ensure(connection)
+        _execute(connection, SQLITE_REBUILD)
+
+
+def uninstall(connection: BaseDatabaseWrapper) -> None:
+    if connection.vendor == "postgresql":
+        _execute(connection, POSTGRESQL_UNINSTALL)
+    elif connection.vendor == "sqlite":
+        _execute(connection, [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS])
+        _execute(connection, [f"DROP TABLE IF EXISTS {TABLE}"])
+
+
+def ensure(connection: BaseDatabaseWrapper) -> list[str]:
+    """SQLite: create any of the triggers that is missing (Django rebuilding a table for a
+    migration drops its triggers). Answers the names it created. PostgreSQL keeps them."""
+    if connection.vendor != "sqlite" or not installed(connection):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        have = {row[0] for row in cursor.fetchall()}
+        missing = [name for name in SQLITE_TRIGGERS if name not in have]
+        for name in missing:
+            cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {SQLITE_TRIGGERS[name]}")
+    return missing
+
+
+def installed(connection: BaseDatabaseWrapper) -> bool:
+    return TABLE in connection.introspection.table_names()
+
+
+def rebuild(connection: BaseDatabaseWrapper) -> None:
+    """Every ticket's document written afresh from the tables."""
+    if connection.vendor == "postgresql":
+        _execute(connection, POSTGRESQL_REBUILD)
+    elif connection.vendor == "sqlite":
+        ensure(connection)
+        _execute(connection, SQLITE_REBUILD)
