@@ -866,8 +866,8 @@ async def bench_search(large: bool = False) -> list[Row]:
             "≤ 2× the first page",
             picked / page <= 2.0,
             f"median of {', '.join(selective)} (slowest: {worst}, "
-            f"{median(times[worst]):.1f} ms); {searches[worst]['queries']} queries as "
-            "unfiltered; baseline: the first page unfiltered",
+            f"{median(times[worst]):.1f} ms); {searches[worst]['queries']} queries "
+            f"(unfiltered {searches['']['queries']}); baseline: the first page unfiltered",
         ),
         Row(
             "9",
