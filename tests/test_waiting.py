@@ -334,3 +334,41 @@ def test_a_plain_post_by_another_agent_is_refused_with_a_message(
     r = client.post(f"/tickets/{ticket.pk}/actions/", {"action": "wait"}, follow=True)
     assert "Only Maya Lopez or an admin can set this ticket waiting." in r.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).status == "assigned"
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_racing_messages_bring_a_waiting_ticket_back_once(connected_bot, agent):
+    """Eight customer messages at once (a bot relaying a burst), on their own database
+    connections: the ticket is assigned again exactly once, with one system line."""
+    import threading
+
+    from django.db import connection
+
+    ticket = assigned(connected_bot, agent)
+    services.ticket_wait(ticket_id=ticket.pk, agent=agent)
+    racers = 8
+    barrier = threading.Barrier(racers, timeout=20)
+    errors = []
+
+    def write(n: int) -> None:
+        try:
+            barrier.wait()
+            services.post_user_message(
+                bot=connected_bot, conversation_id="c1", text=f"part {n}", external_id=f"m{n}"
+            )
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    ticket.refresh_from_db()
+    assert ticket.status == "assigned"
+    assert Message.objects.filter(ticket=ticket, kind="user").count() == racers
+    assert Message.objects.filter(text__startswith="The customer answered").count() == 1
