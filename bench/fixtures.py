@@ -8,6 +8,7 @@
     python bench/fixtures.py rollup-cost --requests N    # startHitl and a reply, with/without
     python bench/fixtures.py search --tickets N --messages M   # the search dataset
     python bench/fixtures.py search-probe --dataset inbox|search --tickets N   # the searches
+    python bench/fixtures.py transcript --lengths 10,2000 # tickets with long transcripts
 
 The database is chosen by SQLITE_PATH (or DATABASE_URL) in the environment; each
 command prints one JSON object on stdout for bench/run.py.
@@ -655,6 +656,42 @@ def search_probe(dataset: str, tickets: int) -> dict:
     return found
 
 
+def transcript_dataset(lengths: list[int]) -> dict:
+    """One ticket per length, with that many transcript lines (customer, bot and agent
+    lines in turn; bulk inserted), and an agent's session to open them."""
+    call_command("migrate", verbosity=0, interactive=False)
+    bot = connected_bot()
+    (agent,) = agents(1)
+    now = timezone.now()
+    numbers = []
+    kinds = [Message.Kind.USER, Message.Kind.BOT, Message.Kind.AGENT]
+    for length in lengths:
+        ticket = Ticket.objects.create(
+            bot=bot,
+            conversation_id=f"transcript-{length}-{uuid.uuid4().hex[:6]}",
+            title=f"A conversation of {length} lines",
+            status=Status.ASSIGNED,
+            assignee=agent,
+            user_name="Long Talker",
+            priority=Priority.MEDIUM,
+            priority_rank=PRIORITY_RANK[Priority.MEDIUM],
+        )
+        Message.objects.bulk_create(
+            Message(
+                ticket=ticket,
+                kind=kinds[i % 3],
+                author=agent if kinds[i % 3] == Message.Kind.AGENT else None,
+                author_name="Agent" if kinds[i % 3] == Message.Kind.AGENT else "",
+                text=f"Line {i}: where is my parcel? It was due on Tuesday and the "
+                "tracking page has not moved since.",
+                created_at=now - timedelta(seconds=length - i),
+            )
+            for i in range(length)
+        )
+        numbers.append(ticket.pk)
+    return {"tickets": numbers, "session": session_for(agent)}
+
+
 def main() -> None:
     command = sys.argv[1]
     args = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
@@ -680,6 +717,8 @@ def main() -> None:
         result = search_dataset(int(args["--tickets"]), int(args.get("--messages", "10")))
     elif command == "search-probe":
         result = search_probe(args.get("--dataset", "search"), int(args["--tickets"]))
+    elif command == "transcript":
+        result = transcript_dataset([int(n) for n in args["--lengths"].split(",")])
     elif command == "rollup-cost":
         result = rollup_cost(int(args.get("--requests", "200")))
     else:

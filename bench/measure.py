@@ -49,7 +49,7 @@ class LoadResult:
 
 
 async def http_load(
-    url: str,
+    url: str | list[str],
     body: Callable[[int], bytes],
     *,
     headers: dict[str, str],
@@ -57,7 +57,9 @@ async def http_load(
     seconds: float,
     max_requests: int,
 ) -> LoadResult:
-    """`clients` concurrent clients POST back to back until `seconds` or `max_requests`."""
+    """`clients` concurrent clients POST back to back until `seconds` or `max_requests`;
+    with several URLs (one per server process), the clients are shared out among them."""
+    urls = [url] if isinstance(url, str) else url
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     counter = itertools.count()
     latencies: list[float] = []
@@ -65,7 +67,7 @@ async def http_load(
     async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
         deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
+        async def worker(url: str) -> None:
             while time.perf_counter() < deadline:
                 i = next(counter)
                 if i >= max_requests:
@@ -76,6 +78,6 @@ async def http_load(
                 statuses[response.status_code] += 1
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(urls[k % len(urls)]) for k in range(clients)))
         elapsed = time.perf_counter() - started
     return LoadResult(len(latencies), elapsed, latencies, statuses)

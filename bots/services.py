@@ -4,7 +4,9 @@ The settings pages, the management commands and the bot API all call these.
 """
 
 import secrets
+import time
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -62,16 +64,36 @@ def api_key_revoke(*, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    _verified.clear()
     return key
+
+
+# Keys verified recently, in this process (hash → (until, key)): a bot's calls do not
+# read their key from the database every time. A revoked key stops working at once in
+# the process that revoked it (the settings page's) and within
+# DESK_API_KEY_CACHE_SECONDS in the others (0: no cache).
+_verified: dict[str, tuple[float, ApiKey]] = {}
+_VERIFIED_MAX = 1_000
 
 
 def api_key_authenticate(plain: str) -> ApiKey | None:
     """The active key matching a bearer token, noting when it was last used."""
     if not plain or not plain.startswith(API_KEY_PREFIX):
         return None
-    key = ApiKey.objects.filter(key_hash=hash_api_key(plain), revoked_at__isnull=True).first()
-    if key is None:
-        return None
+    key_hash = hash_api_key(plain)
+    now_s = time.monotonic()
+    cached = _verified.get(key_hash)
+    if cached and cached[0] > now_s:
+        key = cached[1]
+    else:
+        key = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
+        if key is None:
+            _verified.pop(key_hash, None)
+            return None
+        if settings.DESK_API_KEY_CACHE_SECONDS > 0:
+            if len(_verified) >= _VERIFIED_MAX:
+                _verified.clear()
+            _verified[key_hash] = (now_s + settings.DESK_API_KEY_CACHE_SECONDS, key)
     now = timezone.now()
     # Write at most once a minute: this runs on every API call.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

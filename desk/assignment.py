@@ -494,11 +494,12 @@ def _drain_after_commit() -> None:
         drain_queue.enqueue()
 
 
-def route_arrival() -> int:
+def route_arrival(routing: RoutingSettings | None = None) -> int:
     """Inside the transaction that queued a new ticket: with an automatic mode, drain now,
     in that transaction, so the ticket is announced (and answered to the bot) already
-    assigned when an agent is free. A failure here leaves it queued, never lost."""
-    if routing_settings().mode == RoutingMode.MANUAL:
+    assigned when an agent is free. A failure here leaves it queued, never lost.
+    `routing`: the settings, when the caller has read them."""
+    if (routing or routing_settings()).mode == RoutingMode.MANUAL:
         return 0
     try:
         assigned, finished = _drain_batch(INLINE_DRAIN)

@@ -346,7 +346,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             data = json.loads(text_data or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             data = None
         if not isinstance(data, dict):
             await self.send(text_data=fragments.error_html("That message was not understood."))

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from desk import selectors
+from desk.localization import PREFERENCE_FIELDS
 from desk.models import AgentProfile, Availability
 
 
@@ -13,11 +14,16 @@ def availability(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if hasattr(request, "desk_preferences"):  # read with the locale (AgentLocaleMiddleware)
+        preferences = request.desk_preferences
+    else:
+        preferences = (
+            AgentProfile.objects.filter(agent_id=user.pk).values(*PREFERENCE_FIELDS).first()
+        )
     chosen, desktop, sound = (
-        AgentProfile.objects.filter(agent_id=user.pk)
-        .values_list("availability", "notify_desktop", "notify_sound")
-        .first()
-        or (Availability.ONLINE, True, True)
+        (preferences["availability"], preferences["notify_desktop"], preferences["notify_sound"])
+        if preferences
+        else (Availability.ONLINE, True, True)
     )
     # A page being loaded is a tab about to be open: an online agent counts as present.
     status = "online" if chosen == Availability.ONLINE else chosen

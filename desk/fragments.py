@@ -42,13 +42,17 @@ def inbox_context(
 ) -> dict:
     """`query` is the tab's query string: its links keep the other filters."""
     tickets = inbox_filter.apply(selectors.inbox_tickets(), agent)
-    page = Paginator(tickets, page_size).get_page(inbox_filter.page)
     counts = selectors.inbox_counts(agent)
-    all_labels = selectors.all_labels()
+    all_labels = counts["labels"]
+    paginator = Paginator(tickets, page_size)
+    known = inbox_filter.known_count(counts)
+    if known is not None:  # the side bar's number: no COUNT query of its own
+        paginator.count = known
+    page = paginator.get_page(inbox_filter.page)
     return {
         "filter": inbox_filter,
         "page": page,
-        "tickets": selectors.with_row_details(page.object_list),
+        "tickets": selectors.with_row_details(page.object_list, all_labels),
         "counts": counts,
         "status_filters": [
             (key, label, counts["status"].get(key, 0)) for key, label in STATUS_FILTERS.items()
@@ -60,7 +64,7 @@ def inbox_context(
         ],
         "labels": [(label, counts["label"].get(label.pk, 0)) for label in all_labels],
         "all_labels": all_labels,
-        "version": selectors.inbox_version(),
+        "version": counts["version"],
         "heading": STATUS_FILTERS[inbox_filter.status],
         "query": query,
     }
@@ -89,7 +93,8 @@ def inbox_counts_update() -> dict:
     counts = selectors.inbox_counts()
     return {
         "counts_html": render_to_string(
-            "desk/inbox.html#counts-oob", {"count_items": count_items(counts)}
+            "desk/inbox.html#counts-oob",
+            {"count_items": count_items(counts, counts["labels"])},
         ),
         # Keys are strings so the message survives msgpack (channels_redis) unchanged.
         "assigned_counts": {str(k): v for k, v in counts["assignee"].items()},

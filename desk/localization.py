@@ -52,13 +52,37 @@ def language_codes() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
 
 
+PREFERENCE_FIELDS = ("availability", "notify_desktop", "notify_sound")
+
+
 def locale_of(agent_id: int) -> Locale:
+    return locale_and_preferences(agent_id)[0]
+
+
+def locale_and_preferences_of(user) -> tuple[Locale, dict | None]:
+    """`locale_and_preferences` of a signed-in user, from the profile read with their
+    account (`desk.backends.AgentBackend`), or read now."""
+    try:
+        profile = user.desk_profile  # no query when read with the account
+    except AgentProfile.DoesNotExist:
+        return Locale(), None
+    return (
+        Locale(profile.language, profile.time_zone, profile.browser_time_zone),
+        {field: getattr(profile, field) for field in PREFERENCE_FIELDS},
+    )
+
+
+def locale_and_preferences(agent_id: int) -> tuple[Locale, dict | None]:
+    """The agent's locale and, in the same query, what every page's header shows of
+    them (`PREFERENCE_FIELDS`; None when they have no profile yet)."""
     row = (
         AgentProfile.objects.filter(agent_id=agent_id)
-        .values_list("language", "time_zone", "browser_time_zone")
+        .values_list("language", "time_zone", "browser_time_zone", *PREFERENCE_FIELDS)
         .first()
     )
-    return Locale(*row) if row else Locale()
+    if row is None:
+        return Locale(), None
+    return Locale(*row[:3]), dict(zip(PREFERENCE_FIELDS, row[3:], strict=True))
 
 
 def language_of(locale: Locale, accept_language: str) -> str:

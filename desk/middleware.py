@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from desk.localization import Locale, locale_of
+from desk.localization import Locale, locale_and_preferences_of
 
 API_PREFIX = "/api/"
 SERVER_ERROR = (
@@ -88,7 +88,9 @@ class AgentLocaleMiddleware:
     """After LocaleMiddleware (which chose the browser's language) and the authentication:
     a signed-in agent's own language, if they chose one, and their time zone. Under /api/
     everything stays English, whatever the request asks: the bot API's messages are a
-    contract. The agent's choices are on `request.desk_locale` for the page."""
+    contract. The agent's choices are on `request.desk_locale` for the page, and what the
+    header shows of them (availability, alerts) on `request.desk_preferences`, read in the
+    same query."""
 
     sync_capable = True
     async_capable = True
@@ -102,18 +104,20 @@ class AgentLocaleMiddleware:
     def __call__(self, request: HttpRequest):
         if self.is_async:
             return self.__acall__(request)
-        locale = None
+        locale = preferences = None
         if not request.path_info.startswith(API_PREFIX) and request.user.is_authenticated:
-            locale = locale_of(request.user.pk)
+            locale, preferences = locale_and_preferences_of(request.user)
+        request.desk_preferences = preferences
         self.activate(request, locale)
         return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        locale = None
+        locale = preferences = None
         if not request.path_info.startswith(API_PREFIX):
             user = await request.auser()
             if user.is_authenticated:
-                locale = await sync_to_async(locale_of)(user.pk)
+                locale, preferences = await sync_to_async(locale_and_preferences_of)(user)
+        request.desk_preferences = preferences
         self.activate(request, locale)
         return await self.get_response(request)
 

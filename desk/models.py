@@ -166,6 +166,12 @@ class Ticket(models.Model):
             # A customer's earlier tickets with the bot: by email, or by the bot's user id.
             models.Index(fields=["bot", "user_email"], name="ticket_customer_email"),
             models.Index(fields=["bot", "user_id"], name="ticket_customer_id"),
+            # The side bar's priority, bot and assignee counts in one grouped read.
+            models.Index(
+                fields=["status", "priority", "bot", "assignee"],
+                condition=~Q(status="closed"),
+                name="ticket_open_facets",
+            ),
             # The queue estimate reads a bot's recent waits (desk.queue).
             models.Index(
                 fields=["bot", "-first_assigned_at"],

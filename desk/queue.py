@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -134,9 +134,21 @@ def is_open(days: dict[int, BusinessHours], local: datetime) -> bool:
 # --- the state of one ticket ---------------------------------------------------------------
 
 
-def state_of(ticket: Ticket, *, now: datetime | None = None) -> QueueState:
-    """Where the ticket stands: its place in line, the estimate, who can take it."""
-    position = position_of(ticket)
+_UNKNOWN = object()
+
+
+def state_of(
+    ticket: Ticket,
+    *,
+    now: datetime | None = None,
+    position: int | None | object = _UNKNOWN,
+    routing: RoutingSettings | None = None,
+) -> QueueState:
+    """Where the ticket stands: its place in line, the estimate, who can take it. A
+    caller that knows the place already (`position`) or has read the routing settings
+    (`routing`) passes them: one database round trip fewer each."""
+    if position is _UNKNOWN:
+        position = position_of(ticket)
     online, available = staffing()
     waits = recent_waits(ticket.bot_id, now=now) if position is not None and online else []
     return QueueState(
@@ -145,8 +157,19 @@ def state_of(ticket: Ticket, *, now: datetime | None = None) -> QueueState:
             waits=waits, position=position, agents_online=online
         ),
         agents_available=available,
-        within_business_hours=within_business_hours(now),
+        within_business_hours=within_business_hours(now, routing=routing),
     )
+
+
+def place_of_arrival(priority_rank: int) -> tuple[int, bool]:
+    """For a ticket about to join the line with this priority, in one read: its place
+    (every waiting ticket of its priority or higher is ahead of it) and whether it goes
+    ahead of any (a lower priority waits: their places move)."""
+    counts = Ticket.objects.filter(status=Status.PENDING).aggregate(
+        ahead=Count("id", filter=Q(priority_rank__gte=priority_rank)),
+        behind=Count("id", filter=Q(priority_rank__lt=priority_rank)),
+    )
+    return counts["ahead"] + 1, counts["behind"] > 0
 
 
 def queued_message(bot: Bot, state: QueueState) -> str:
@@ -178,15 +201,17 @@ def tell_bot(ticket: Ticket, state: QueueState, *, now: datetime | None = None) 
 
 def arrived(ticket: Ticket, state: QueueState, *, now: datetime) -> None:
     """A new ticket waits: startHitl's answer tells its bot the place in line, which
-    counts as told. Outside business hours the bot hears hitlQueued at once too, with
-    the message that the team is offline."""
+    counts as told (the ticket was created with that place as told, see
+    `place_of_arrival`). Outside business hours the bot hears hitlQueued at once too,
+    with the message that the team is offline."""
     if not state.within_business_hours:
         tell_bot(ticket, state, now=now)
         return
-    Ticket.objects.filter(pk=ticket.pk).update(
-        queue_position_sent=state.position, queue_update_sent_at=now
-    )
-    ticket.queue_position_sent, ticket.queue_update_sent_at = state.position, now
+    if (ticket.queue_position_sent, ticket.queue_update_sent_at) != (state.position, now):
+        Ticket.objects.filter(pk=ticket.pk).update(
+            queue_position_sent=state.position, queue_update_sent_at=now
+        )
+        ticket.queue_position_sent, ticket.queue_update_sent_at = state.position, now
 
 
 def left_queue(ticket: Ticket) -> None:

@@ -104,19 +104,25 @@ def start_hitl(
     if existing := _open_ticket(bot, conversation_id):
         return existing, False
     now = timezone.now()
+    rank = PRIORITY_RANK[Priority(priority)]
     try:
         with transaction.atomic():
+            # Its place in line, read before it joins: startHitl's answer tells the bot,
+            # which counts as told (the place is stored with the ticket, no update).
+            place, overtakes = queue.place_of_arrival(rank)
             ticket = Ticket.objects.create(
                 bot=bot,
                 conversation_id=conversation_id,
                 title=title or f"Conversation {conversation_id}",
                 description=description,
                 priority=priority,
-                priority_rank=PRIORITY_RANK[Priority(priority)],
+                priority_rank=rank,
                 user_name=user_name,
                 user_email=user_email,
                 user_id=user_id,
                 custom_fields=custom_fields,
+                queue_position_sent=place,
+                queue_update_sent_at=now,
             )
             history = Message.objects.bulk_create(
                 Message(
@@ -146,22 +152,25 @@ def start_hitl(
                     text=description, created_at=now,
                 )
             schedule_assignment_timeout(ticket)
-            rollups.ticket_changed(ticket)
+            rollups.ticket_changed(ticket, new=True)
             # Nobody can be showing a ticket that did not exist: no details side bar to
             # refresh (unless routing assigns it now: then one announcement says so).
             realtime.announce_ticket_changed(ticket.pk, state=False)
-            routed = assignment.route_arrival()
+            routing = assignment.routing_settings()
+            routed = assignment.route_arrival(routing)
             if routed:
-                ticket.refresh_from_db(fields=["status", "assignee", "assigned_at"])
+                ticket.refresh_from_db(
+                    fields=["status", "assignee", "assigned_at", "queue_position_sent"]
+                )
             # What startHitl answers about the wait (its place in line). Outside business
             # hours the bot also hears hitlQueued with its outside-hours message.
-            ticket.queue_state = queue.state_of(ticket, now=now)
+            # Routing may have assigned it, or others ahead of it: then its place is read.
+            known = {} if routed else {"position": place}
+            ticket.queue_state = queue.state_of(ticket, now=now, routing=routing, **known)
             if ticket.status == Status.PENDING:
                 alerts.new_escalation(ticket)
                 queue.arrived(ticket, ticket.queue_state, now=now)
-                if Ticket.objects.filter(
-                    status=Status.PENDING, priority_rank__lt=ticket.priority_rank
-                ).exists():
+                if overtakes:
                     queue.changed()  # it went ahead of some: their places moved
     except IntegrityError:
         # A concurrent call for the same conversation won the constraint.

@@ -94,6 +94,13 @@ INSTALLED_APPS = [
     "reports",
 ]
 
+# Sessions signed in before AgentBackend existed name Django's ModelBackend: it stays,
+# so nobody is signed out by an upgrade.
+AUTHENTICATION_BACKENDS = [
+    "desk.backends.AgentBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 MIDDLEWARE = [
     "desk.middleware.ApiErrorMiddleware",  # first, so it sees every answer under /api/
     "django.middleware.security.SecurityMiddleware",
@@ -136,11 +143,29 @@ TEMPLATES = [
 ]
 
 if database_url := envsecret("DATABASE_URL"):
+    # PostgreSQL connections come from a pool of DB_POOL_SIZE per process (psycopg_pool):
+    # an ASGI server runs each request's database work on a thread of its own, so
+    # connections kept per thread (DB_CONN_MAX_AGE) grow with the concurrent requests
+    # (two processes under 32 clients exhausted max_connections=100), while a new
+    # connection per request costs a connect and an authentication every time.
+    # DB_POOL_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies).
+    pool_size = envint("DB_POOL_SIZE", 10)
+    pooled = pool_size > 0 and database_url.startswith(("postgres://", "postgresql://"))
     DATABASES = {
         "default": dj_database_url.parse(
-            database_url, conn_max_age=envint("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+            database_url,
+            conn_max_age=0 if pooled else envint("DB_CONN_MAX_AGE", 0),
+            conn_health_checks=not pooled,
         )
     }
+    if pooled:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            # A request that waits longer for a connection fails (the server is
+            # overloaded: more processes, or a larger pool, DB_POOL_SIZE).
+            "timeout": envint("DB_POOL_TIMEOUT", 20),
+        }
     # One test database per test run, so parallel runs on one server never meet.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
@@ -217,6 +242,9 @@ DESK_DEMO_DESK_URL = os.environ.get("DESK_DEMO_DESK_URL", "")
 
 # Requests per API key to the bot API, as "N/s", "N/m" or "N/h"; empty turns it off.
 DESK_API_RATE_LIMIT = os.environ.get("DESK_API_RATE_LIMIT", "6000/m") or None
+# How long a server process trusts an API key it verified without reading it again; a
+# revoked key stops at once in the process that revoked it, within this in the others.
+DESK_API_KEY_CACHE_SECONDS = envint("DESK_API_KEY_CACHE_SECONDS", 5)
 
 # Event delivery runs inside the server process unless separate workers are used.
 DESK_EMBEDDED_WORKER = envbool("DESK_EMBEDDED_WORKER", "true")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
     path("tickets/<int:ticket_id>/actions/", views.ticket_action, name="ticket-action"),
+    path("tickets/<int:ticket_id>/earlier/", views.ticket_earlier, name="ticket-earlier"),
     path(
         "tickets/<int:ticket_id>/files/", file_views.ticket_upload, name="ticket-upload"
     ),

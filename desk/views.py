@@ -7,7 +7,7 @@ ordinary form post (CSRF-checked, answered with a redirect), so nothing depends 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -19,10 +19,13 @@ from desk.consumers import INBOX_PAGE_SIZE
 from desk.exceptions import DeskError, NotFound
 from desk.files import FileTooLarge
 from desk.models import Availability
-from desk.selectors import InboxFilter, transcript
+from desk.selectors import InboxFilter, row_id, transcript, transcript_tail
 from desk.uploads import human_size, too_large_message
 
 PAGE_SIZE = INBOX_PAGE_SIZE
+# A ticket page shows the last lines of its transcript; earlier ones load on demand, so a
+# long conversation opens as fast as a short one.
+TRANSCRIPT_PAGE_LINES = 100
 
 
 @login_required
@@ -30,6 +33,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     inbox_filter = InboxFilter.from_query(request.GET)
     context = fragments.inbox_context(
         inbox_filter, request.user, page_size=PAGE_SIZE, query=request.GET
+    )
+    # The tab title's number from the counts just read (as `selectors.waiting_for`).
+    preferences = getattr(request, "desk_preferences", None)
+    online = not preferences or preferences["availability"] == Availability.ONLINE
+    counts = context["counts"]
+    context["waiting_for_me"] = counts["awaiting_mine"] + (
+        counts["status"]["pending"] if online else 0
     )
     if request.htmx:
         return render(request, "desk/inbox.html#ticket-list", context)
@@ -41,12 +51,35 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     found = ticket_for_agent(request.user, ticket_id)
     context = fragments.ticket_context(found)
     context.update(fragments.customer_context(context["ticket"]))
-    context["messages_list"] = list(transcript(found.pk))
+    if request.GET.get("all"):  # the whole transcript (the "earlier" link without JavaScript)
+        context["messages_list"], context["earlier_from"] = list(transcript(found.pk)), 0
+    else:
+        context["messages_list"], context["earlier_from"] = transcript_tail(
+            found.pk, lines=TRANSCRIPT_PAGE_LINES
+        )
     context["last_message_id"] = context["messages_list"][-1].pk if context["messages_list"] else 0
     context["max_upload"] = human_size(settings.DESK_MAX_UPLOAD_BYTES)
     # The composer's picker (`/code`): this agent's responses, filled in for this ticket.
     context["canned"] = canned.for_ticket(context["ticket"], request.user)
     return render(request, "desk/ticket.html", context)
+
+
+@login_required
+def ticket_earlier(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The transcript lines before `before`, a page at a time, with the link to the page
+    before them (the ticket page shows the last `TRANSCRIPT_PAGE_LINES`)."""
+    found = ticket_for_agent(request.user, ticket_id)
+    before = row_id(request.GET.get("before"))
+    if before is None:
+        return HttpResponseBadRequest("before: a line id")
+    lines, earlier_from = transcript_tail(found.pk, before=before, lines=TRANSCRIPT_PAGE_LINES)
+    context = {
+        "ticket": found,
+        "messages_list": lines,
+        "earlier_from": earlier_from,
+        "earlier_page": True,
+    }
+    return render(request, "desk/ticket.html#earlier-lines", context)
 
 
 @login_required

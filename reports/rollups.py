@@ -156,11 +156,12 @@ def _contribution_of(ticket, *, surveyed: bool, score: int | None) -> Contributi
     )
 
 
-def ticket_changed(ticket, *, rating=None) -> None:
+def ticket_changed(ticket, *, rating=None, new: bool = False) -> None:
     """Bring the rollups up to date with `ticket` (a desk Ticket, saved), inside the
     caller's transaction. Pass `rating` when its Rating changed; otherwise the survey
-    figures the ticket contributed stay as they were."""
-    stored = TicketContribution.objects.filter(ticket_id=ticket.pk).first()
+    figures the ticket contributed stay as they were. `new`: the ticket was created in
+    this transaction, so it has contributed nothing yet (no read to find out)."""
+    stored = None if new else TicketContribution.objects.filter(ticket_id=ticket.pk).first()
     before = Contribution.of_row(stored) if stored else None
     if rating is not None:
         surveyed, score = True, rating.score

@@ -4,6 +4,7 @@ import hashlib
 
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from bots.models import ApiKey
 
@@ -111,3 +112,28 @@ def test_the_management_command_refuses_a_name_over_the_limit(db):
     with pytest.raises(CommandError, match="limited to 100 characters"):
         call_command("create_api_key", "k" * 101)
     assert not ApiKey.objects.exists()
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_lifetime(
+    settings, bot_api, api_key
+):
+    """Another server process revoked it (this one's cache did not see it): the key
+    still works until this process's DESK_API_KEY_CACHE_SECONDS run out, never longer."""
+    import time
+
+    settings.DESK_API_KEY_CACHE_SECONDS = 1
+    assert bot_api.put("/api/v1/bots/b1", {}).status_code == 201  # verified and cached
+    revoked_at = time.monotonic()
+    ApiKey.objects.update(revoked_at=timezone.now())  # as another process's revoke does
+    assert bot_api.put("/api/v1/bots/b1", {}).status_code == 200  # still trusted here
+    while bot_api.put("/api/v1/bots/b1", {}).status_code == 200:
+        assert time.monotonic() - revoked_at < 1.5, "still accepted after its cache lifetime"
+        time.sleep(0.1)
+    assert bot_api.put("/api/v1/bots/b1", {}).status_code == 401
+
+
+def test_without_the_cache_a_key_revoked_elsewhere_stops_at_once(settings, bot_api, api_key):
+    settings.DESK_API_KEY_CACHE_SECONDS = 0
+    assert bot_api.put("/api/v1/bots/b1", {}).status_code == 201
+    ApiKey.objects.update(revoked_at=timezone.now())
+    assert bot_api.put("/api/v1/bots/b1", {}).status_code == 401

@@ -322,6 +322,20 @@ async def test_a_frame_that_is_not_json_gets_an_error(agent, connected_bot):
     await tab.close()
 
 
+async def test_a_frame_nested_past_the_parsers_depth_gets_an_error_and_the_tab_stays(
+    agent, connected_bot
+):
+    """100,000 nested arrays (JSON's parser gives up with RecursionError, not
+    ValueError): the tab is told, its socket stays open and goes on working."""
+    ticket = await ticket_for(connected_bot)
+    tab = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)
+    await tab.socket.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    assert "not understood" in await tab.wait_for('id="toast"')
+    await tab.send(action="claim", ticket=ticket.pk)
+    await tab.wait_for("Maya Lopez")
+    await tab.close()
+
+
 async def test_concurrent_claims_leave_one_assignee(agent, other_agent, connected_bot):
     ticket = await ticket_for(connected_bot)
     maya = await opened(f"/ws/desk/?ticket={ticket.pk}", agent)

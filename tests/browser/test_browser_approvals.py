@@ -29,7 +29,12 @@ def maya_decides(browser, desk, sign_in):
     page.goto("/approvals/")
     page.get_by_role("link", name="Who may decide").click()
     row = page.locator("tr").filter(has_text="Maya Lopez")
-    row.get_by_label("Can decide approvals").check()
+    # The tick saves in the background: wait for the answer, or the reload cancels it.
+    with page.expect_response(
+        lambda r: "/settings/approvers/" in r.url and r.request.method == "POST"
+    ) as saved:
+        row.get_by_label("Can decide approvals").check()
+    assert saved.value.ok
     expect(row.get_by_label("Can decide approvals")).to_be_checked()
     page.reload()  # saved, not just ticked
     expect(page.locator("tr").filter(has_text="Maya Lopez").get_by_label(

@@ -6,6 +6,7 @@ never take an agent past capacity nor assign a ticket twice."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -30,10 +31,32 @@ def sam_session(cluster) -> str:
         return client.cookies["sessionid"]
 
 
+def present_since(cluster, username: str, since) -> bool:
+    """Whether the agent's presence was recorded at or after `since` (a tab arrived)."""
+    rows = cluster.sql(
+        "SELECT p.last_seen_at >= %s FROM desk_presence p JOIN auth_user u ON u.id = p.agent_id"
+        " WHERE u.username = %s",
+        since,
+        username,
+    )
+    return bool(rows and rows[0][0])
+
+
+def wait_until_present(cluster, username: str, since, timeout: float = 10) -> None:
+    """A tab is accepted before its agent's arrival is written (the same as on one
+    server): wait for the write, as an escalation a moment later would find it."""
+    deadline = time.monotonic() + timeout
+    while not present_since(cluster, username, since):
+        assert time.monotonic() < deadline, f"{username}'s tab never arrived"
+        time.sleep(0.05)
+
+
 def test_a_tab_open_on_b_gets_the_ticket_escalated_on_a(cluster):
     shell(cluster, "RoutingSettings.objects.filter(pk=1).update(mode='least_busy')")
     title = f"Routed across servers {uuid.uuid4().hex[:6]}"
+    opened_at = cluster.sql("SELECT now()")[0][0]
     with cluster.agent_socket(cluster.b, "inbox=1") as inbox_on_b:
+        wait_until_present(cluster, "maya", opened_at)
         status, ticket = cluster.bot.start_hitl(
             base_url=cluster.a.url, conversationId=f"conv-{uuid.uuid4().hex[:8]}", title=title
         )
