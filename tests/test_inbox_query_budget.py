@@ -21,6 +21,9 @@ from desk.assignment import assign
 pytestmark = pytest.mark.postgres
 
 INBOX_QUERY_BUDGET = 10
+# A search first asks the search index how many tickets match (desk.search_index picks
+# its plan from that): one query more than any other list.
+SEARCH_QUERY_BUDGET = INBOX_QUERY_BUDGET + 1
 
 LISTS = [
     "/",
@@ -86,7 +89,8 @@ def test_every_inbox_list_reads_a_fixed_small_number_of_queries(
 
     for path in paths:
         n, sql = large[path]
-        assert n <= INBOX_QUERY_BUDGET, f"{path}: {n} queries\n{sql}"
+        budget = SEARCH_QUERY_BUDGET if "q=" in path else INBOX_QUERY_BUDGET
+        assert n <= budget, f"{path}: {n} queries\n{sql}"
         assert n == small[path][0], f"{path}: {small[path][0]} queries at 6 tickets, {n} at 60"
 
 
@@ -109,7 +113,7 @@ def test_the_rows_and_counts_read_in_few_queries_are_those_of_the_page(
     assert (mine.preview.text, mine.unread) == ("Thanks, and?", 1)
     assert mine.waiting_since is not None and mine.waiting_since > mine.created_at
     counts = context["counts"]
-    assert counts["status"] == {"pending": 4, "open": 10, "closed": 2, "mine": 3}
+    assert counts["status"] == {"pending": 4, "waiting": 0, "open": 10, "closed": 2, "mine": 3}
     assert sum(counts["priority"].values()) == 10
     assert counts["bot"] == {connected_bot.bot_id: 10}
     assert counts["assignee"] == {agent.pk: 3, other_agent.pk: 3}
