@@ -177,6 +177,26 @@ def test_migrate_puts_back_triggers_a_table_rebuild_dropped(connected_bot):
     assert len(found("tracking")) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_may_rebuild_the_ticket_and_message_tables(connected_bot):
+    """SQLite rebuilds a table to alter it (a new table, the rows copied, the old one
+    dropped, the new one renamed) and refuses the rename while a trigger on another
+    table names it: the index's triggers never do. `migrate` puts back the triggers the
+    rebuilt tables lost, and the documents are intact."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL alters a table in place")
+    before = make(connected_bot, "a", title="Parcel")
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="Tracking")
+    with connection.schema_editor() as editor:
+        editor._remake_table(Ticket)
+        editor._remake_table(Message)
+    call_command("migrate", verbosity=0)
+    assert found("parcel tracking") == {before.pk}
+    after = make(connected_bot, "b", title="Refund")
+    services.post_user_message(bot=connected_bot, conversation_id="b", text="Voucher")
+    assert found("refund voucher") == {after.pk}
+
+
 def test_a_transcript_too_big_to_index_still_takes_new_lines(connected_bot):
     """A tsvector holds at most 1 MB of distinct words: past that, the ticket keeps the
     document it had, and its lines are stored all the same."""
