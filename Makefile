@@ -72,7 +72,8 @@ bench: setup
 	@$(PY) -c 'import matplotlib' 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/run.py
 
-# The Reports at 100k and 1M tickets (the 1M dataset takes several minutes to make, once).
+# The Reports at 100k and 1M tickets, and the inbox search at 100k tickets with 1M lines
+# (each large dataset takes several minutes to make, once).
 bench-large: setup
 	$(PY) bench/run.py --large
 
