@@ -107,6 +107,6 @@ def row_gone_html(approval_id: int) -> str:
     """A tombstone: the page script drops the row with this id, if it has one."""
     return format_html(
         '<div hx-swap-oob="beforeend:#approval-rows">'
-        '<li id="approval-{}" class="gone"></li></div>',
+        '<div id="approval-{}" class="gone"></div></div>',
         approval_id,
     )

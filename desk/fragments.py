@@ -125,7 +125,7 @@ def inbox_list(
 def row_gone_html(ticket_id: int) -> str:
     """A tombstone: the page script drops the row with this id, if it has one."""
     return format_html(
-        '<div hx-swap-oob="beforeend:#ticket-rows"><li id="ticket-{}" class="gone"></li></div>',
+        '<div hx-swap-oob="beforeend:#ticket-rows"><div id="ticket-{}" class="gone"></div></div>',
         ticket_id,
     )
 

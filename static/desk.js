@@ -4,7 +4,11 @@
    - pushed rows/lines replace their older copy and the inbox keeps its order,
    - "waiting 4 min" keeps counting, the transcript follows new lines,
    - keyboard: j/k/Enter/c// in the inbox, Enter/Shift+Enter in the composer,
-   - the typing indicator, the connection state, error toasts. */
+   - the typing indicator, the connection state, error toasts,
+   - focus stays where it was when pushed rows replace their older copy, and a new
+     escalation is told to screen readers (#inbox-announcer),
+   - the panels behind a button on narrow screens (the menu, the inbox's filters, a
+     ticket's details): [data-disclosure] buttons, [data-closes] buttons, Escape. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -111,6 +115,8 @@
   var stickToBottom = true;
   var toastArrived = false;
   document.addEventListener("htmx:wsBeforeMessage", function (e) {
+    rememberFocus();
+    rowsBefore = rowIds();
     toastArrived = String(e.detail.message).indexOf('id="toast"') !== -1;
     var list = document.getElementById("message-list");
     stickToBottom = !list || list.scrollHeight - list.scrollTop - list.clientHeight < 120;
@@ -154,6 +160,8 @@
 
   document.addEventListener("htmx:wsAfterMessage", function () {
     document.querySelectorAll("[data-upsert]").forEach(tidy);
+    restoreFocus();
+    announceNewRows();
     restoreSelection();
     refreshTimes();
     markTypers();
@@ -163,6 +171,135 @@
       list.scrollTop = list.scrollHeight;
       followUntil = Date.now() + 5000;
     }
+  });
+
+  // --- focus stays put when pushed content replaces what held it --------------------------
+  // A pushed row, side bar or form replaces its older copy: if that copy held the focus,
+  // the same control in the new copy gets it (or, when it is gone, the nearest part of
+  // the page that is still there), without scrolling. Rows arriving never take it.
+  var focusMemo = null;
+  function signature(el) {
+    return [el.tagName, el.getAttribute("name") || "", el.className || "", el.hasAttribute("data-claim")].join("|");
+  }
+  function rememberFocus() {
+    var el = document.activeElement;
+    focusMemo = null;
+    if (!el || el === document.body || el === document.documentElement) return;
+    var path = [], anchors = [], node = el;
+    if (el.id) anchors.push(el.id);
+    while (node.parentElement && node !== document.body) {
+      if (!anchors.length) path.unshift(Array.prototype.indexOf.call(node.parentElement.children, node));
+      node = node.parentElement;
+      if (node.id) anchors.push(node.id);
+    }
+    focusMemo = { el: el, path: path, anchors: anchors, signature: signature(el) };
+  }
+  function restoreFocus() {
+    var memo = focusMemo;
+    focusMemo = null;
+    if (!memo || document.contains(memo.el)) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && active !== document.documentElement) return;
+    for (var i = 0; i < memo.anchors.length; i++) {
+      var anchor = document.getElementById(memo.anchors[i]);
+      if (!anchor) continue;
+      var target = anchor;
+      if (i === 0) {
+        memo.path.forEach(function (index) { target = target && target.children[index]; });
+        if (!target || signature(target) !== memo.signature) target = anchor;
+      }
+      if (target === anchor && target.tabIndex < 0 && !target.hasAttribute("tabindex")) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus({ preventScroll: true });
+      return;
+    }
+  }
+
+  // --- a new escalation, told to screen readers once --------------------------------------
+  var rowsBefore = null;
+  function rowIds() {
+    var ids = {};
+    document.querySelectorAll("#ticket-rows > .ticket-row").forEach(function (row) { ids[row.id] = true; });
+    return ids;
+  }
+  function announceNewRows() {
+    var announcer = document.getElementById("inbox-announcer");
+    if (!announcer || !rowsBefore) return;
+    var fresh = rows().filter(function (row) {
+      return !rowsBefore[row.id] && row.classList.contains("row-pending");
+    });
+    rowsBefore = null;
+    if (!fresh.length) return;
+    var title = fresh[0].querySelector(".row-link");
+    announcer.textContent = fresh.length === 1
+      ? interpolate(gettext("New ticket: %(title)s"), { title: title ? title.textContent.trim() : "" }, true)
+      : interpolate(ngettext("%(count)s new ticket", "%(count)s new tickets", fresh.length), { count: fresh.length }, true);
+  }
+
+  // --- the header's height, for the layouts below it (it takes two rows in some languages) --
+  function measureTopbar() {
+    var bar = document.querySelector(".topbar");
+    if (bar) document.documentElement.style.setProperty("--topbar-h", bar.offsetHeight + "px");
+  }
+  if (window.ResizeObserver) {
+    document.addEventListener("DOMContentLoaded", function () {
+      var bar = document.querySelector(".topbar");
+      if (bar) new ResizeObserver(measureTopbar).observe(bar);
+    });
+  }
+
+  // --- panels behind a button on narrow screens ---------------------------------------------
+  function visible(el) { return !!(el && el.getClientRects().length); }
+  function togglesOf(panel) {
+    return Array.prototype.slice.call(
+      document.querySelectorAll('[data-disclosure][aria-controls="' + panel.id + '"]'));
+  }
+  function setPanel(panel, open) {
+    panel.classList.toggle("open", open);
+    togglesOf(panel).forEach(function (button) { button.setAttribute("aria-expanded", String(open)); });
+  }
+  function closePanel(panel) {
+    var hadFocus = panel.contains(document.activeElement);
+    setPanel(panel, false);
+    var toggle = togglesOf(panel).filter(visible)[0];
+    if (toggle && (hadFocus || document.activeElement === document.body)) toggle.focus();
+  }
+  function openPanelAround(el) {
+    for (var node = el; node && node !== document.body; node = node.parentElement) {
+      if (node.id && node.classList.contains("open") && togglesOf(node).length) return node;
+    }
+    return null;
+  }
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest("[data-disclosure]");
+    if (toggle) {
+      var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+      if (!panel) return;
+      setPanel(panel, toggle.getAttribute("aria-expanded") !== "true");
+      // A panel shown in place of its button (a ticket's details) takes the focus.
+      if (panel.classList.contains("open") && !visible(toggle)) {
+        var back = panel.querySelector("[data-closes]");
+        if (back) back.focus();
+      }
+      return;
+    }
+    var closer = e.target.closest("[data-closes]");
+    if (closer) {
+      var target = document.getElementById(closer.dataset.closes);
+      if (target) closePanel(target);
+      return;
+    }
+    var menu = document.getElementById("topbar-menu");
+    if (menu && menu.classList.contains("open") && !e.target.closest(".topbar")) setPanel(menu, false);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    var panel = openPanelAround(e.target);
+    if (!panel && e.target.matches && e.target.matches('[data-disclosure][aria-expanded="true"]')) {
+      panel = document.getElementById(e.target.getAttribute("aria-controls"));
+    }
+    if (panel) closePanel(panel);
   });
 
   // --- "waiting 4 min" ---------------------------------------------------------------------
@@ -450,6 +587,8 @@
       if (claim) { e.preventDefault(); claim.click(); }
     } else if (e.key === "/") {
       var search = document.querySelector(".search input[type=search]");
+      var filters = document.getElementById("inbox-filters");
+      if (search && !visible(search) && filters) setPanel(filters, true);  // a narrow screen
       if (search) { e.preventDefault(); search.focus(); search.select(); }
     }
   });

@@ -242,7 +242,8 @@ def test_alert_preferences_need_a_login_and_a_post(client, agent_client):
 def test_pending_rows_carry_when_they_started_waiting(connected_bot, agent_client):
     ticket, _ = services.start_hitl(bot=connected_bot, conversation_id="c1")
     page = agent_client.get("/").content.decode()
-    row = re.search(rf'<li id="ticket-{ticket.pk}"[^>]*>.*?</li>', page, re.S).group(0)
+    row = re.search(rf'<div id="ticket-{ticket.pk}" role="row".*?class="cell-actions"', page, re.S)
+    row = row.group(0)
     assert "row-pending" in row
     created = Ticket.objects.get(pk=ticket.pk).created_at
     assert re.search(r'<time class="waiting[^"]*" datetime="([^"]+)"[^>]*data-waiting', row)

@@ -27,7 +27,7 @@ def ask(bot, request_id="r1", **fields) -> Approval:
 
 
 def rows(frame: str) -> list[str]:
-    return re.findall(r'<li id="approval-(\d+)" role="row"', frame)
+    return re.findall(r'<div id="approval-(\d+)" role="row"', frame)
 
 
 async def test_a_new_request_appears_in_every_approvals_tab(agent, other_agent, connected_bot):
@@ -54,7 +54,7 @@ async def test_a_decided_request_leaves_every_tab(agent, other_agent, admin_user
         await tab.drain()
     await decide(approval_id=approval.pk, agent=admin_user, approve=True)
     for tab in tabs:
-        frame = await tab.wait_for(f'<li id="approval-{approval.pk}" class="gone">')
+        frame = await tab.wait_for(f'<div id="approval-{approval.pk}" class="gone">')
         assert 'data-count="0"' in frame
         await tab.close()
 
@@ -147,5 +147,5 @@ async def test_an_expiry_by_the_worker_leaves_the_list(agent, connected_bot):
         return services.approval_expire(approval_id=approval.pk)
 
     assert await sync_to_async(expire_on_another_thread, thread_sensitive=False)()
-    await tab.wait_for(f'<li id="approval-{approval.pk}" class="gone">')
+    await tab.wait_for(f'<div id="approval-{approval.pk}" class="gone">')
     await tab.close()

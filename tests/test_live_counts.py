@@ -36,7 +36,7 @@ async def test_after_a_burst_of_escalations_the_counts_end_at_the_right_numbers(
         *(start_hitl(bot=connected_bot, conversation_id=f"conv-{i}") for i in range(burst))
     )
     frames = await inbox.drain(quiet=realtime.COUNTS_INTERVAL * 3)
-    rows = {i for f in frames for i in re.findall(r'<li id="ticket-(\d+)"', f)}
+    rows = {i for f in frames for i in re.findall(r'<div id="ticket-(\d+)" role="row"', f)}
     assert len(rows) == burst  # each change still sends its own row
     assert last_count(PENDING, frames) == burst
     # The counts were recounted fewer times than there were changes.

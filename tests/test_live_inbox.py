@@ -230,8 +230,8 @@ async def test_a_filtered_inbox_drops_a_row_that_leaves_its_view(agent, other_ag
     pending = await opened("/ws/desk/?inbox=1&status=pending", agent)
     await claim(ticket_id=ticket.pk, agent=other_agent)
     frame = await pending.wait_for(f'id="ticket-{ticket.pk}"')
-    assert f'<li id="ticket-{ticket.pk}" class="gone">' in frame
-    assert 'beforeend:#ticket-rows"><li id="ticket-' in frame  # the tombstone, not the row
+    assert f'<div id="ticket-{ticket.pk}" class="gone">' in frame
+    assert 'beforeend:#ticket-rows"><div id="ticket-' in frame  # the tombstone, not the row
     assert "Sam Okafor" not in frame
     await pending.close()
 

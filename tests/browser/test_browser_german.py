@@ -101,11 +101,16 @@ def test_a_german_agent_sees_no_english_and_claims_and_answers_a_ticket(browser,
         assert english_in(page, data) == []
 
         row.get_by_role("link").click()
+        composer = page.get_by_role("textbox", name="Nachricht")
+        expect(composer).to_be_visible()
+        assert english_in(page, data) == []
+        # On a phone the details and actions are behind a button, in the transcript's place.
+        page.get_by_role("button", name="Details und Aktionen").click()
         expect(page.get_by_role("button", name="Mir zuweisen")).to_be_visible()
         assert english_in(page, data) == []
         page.get_by_role("button", name="Mir zuweisen").click()
         expect(page.locator("#ticket-details")).to_contain_text("zugewiesen")
-        composer = page.get_by_role("textbox", name="Nachricht")
+        page.get_by_role("button", name="Zurück zum Gespräch").click()
         composer.fill("Ich kümmere mich darum.")
         page.get_by_role("button", name="Senden").click()
         expect(page.locator("#message-list")).to_contain_text("Ich kümmere mich darum.")

@@ -1,5 +1,6 @@
 """Screenshots of the inbox, a ticket, the Deflecting Bots page, and a labelled ticket with
-the canned-response picker open, light and dark.
+the canned-response picker open, light and dark; and of the inbox and a ticket (its
+transcript, then its details) on a 390 px phone.
 
 Each run renders them (a page that fails to render fails here); they are written
 to docs/screenshots only when asked, so a test run never changes the work tree:
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 SCHEMES = ["light", "dark"]
 VIEWPORT = {"width": 1280, "height": 760}
+PHONE = {"width": 390, "height": 844}
 
 TICKETS = [
     dict(conversationId="shot-1", title="Refund for a double charge", priority="urgent",
@@ -163,3 +165,22 @@ def test_screenshot_of_canned_responses_and_labels(open_page, labelled, shots_di
     expect(listbox.get_by_role("option")).to_have_count(3)
     box.press("ArrowDown")
     shoot(page, shots_dir / f"canned-labels-{scheme}.png")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_screenshot_of_the_inbox_on_a_phone(open_page, tickets, worked_ticket, shots_dir, scheme):
+    page = open_page("maya", color_scheme=scheme, viewport=PHONE)
+    expect(page.get_by_text("Refund for a double charge")).to_be_visible()
+    shoot(page, shots_dir / f"inbox-phone-{scheme}.png")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_screenshot_of_a_ticket_on_a_phone(open_page, worked_ticket, shots_dir, scheme):
+    page = open_page("maya", color_scheme=scheme, viewport=PHONE)
+    page.goto(worked_ticket)
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    expect(page.locator("#message-list")).to_contain_text("Refund issued in Stripe")
+    shoot(page, shots_dir / f"ticket-phone-{scheme}.png")
+    page.get_by_role("button", name="Details and actions").click()
+    expect(page.get_by_role("button", name="Close ticket")).to_be_visible()
+    shoot(page, shots_dir / f"ticket-details-phone-{scheme}.png")

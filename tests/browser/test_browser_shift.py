@@ -140,8 +140,9 @@ def test_routing_hands_out_the_shift_and_a_hidden_tab_alerts(on_shift, open_page
     mine = first if assignee_of(desk, first["ticketId"]) == "maya" else second
     phone = open_page("maya", viewport={"width": 390, "height": 844})
     phone.goto(f"/tickets/{ticket_pk(desk, mine['ticketId'])}/")
+    phone.get_by_role("button", name="Details and actions").click()  # a phone's side bar
     phone.get_by_role("button", name="Close ticket").click()
-    expect(phone.locator(".status-closed").first).to_be_visible()
+    expect(phone.locator("#ticket-details .status-closed")).to_be_visible()
 
     # The waiting ticket is hers at once, and her hidden tab says so.
     maya.wait_for_function("() => window.__notifications.length > 0")
@@ -157,6 +158,7 @@ def test_routing_hands_out_the_shift_and_a_hidden_tab_alerts(on_shift, open_page
     # Maya hands the customer to Sam, with a note for him only.
     phone.goto("/")
     phone.locator(".ticket-row", has_text="Third in").get_by_role("link").first.click()
+    phone.get_by_role("button", name="Details and actions").click()
     sams = phone.locator("#transfer-to option", has_text="Sam Okafor").get_attribute("value")
     phone.get_by_label("Transfer to").select_option(sams)
     phone.get_by_label("Why (internal note, optional)").fill("Sam handles lost parcels")
