@@ -295,6 +295,7 @@
   });
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape" || e.defaultPrevented) return;
+    if (e.target.closest && e.target.closest("details.nav-menu[open]")) return;  // it closes first
     var panel = openPanelAround(e.target);
     if (!panel && e.target.matches && e.target.matches('[data-disclosure][aria-expanded="true"]')) {
       panel = document.getElementById(e.target.getAttribute("aria-controls"));
