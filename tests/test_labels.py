@@ -184,7 +184,8 @@ def test_rows_show_labels_and_the_inbox_filters_by_one(agent_client, agent, conn
     ]
     labels.ticket_add_label(ticket_id=tickets[1].pk, agent=agent, label_id=refund.pk)
     page = agent_client.get("/").content.decode()
-    row = re.search(rf'<li id="ticket-{tickets[1].pk}".*?</li>', page, re.S).group(0)
+    row = re.search(rf'<div id="ticket-{tickets[1].pk}" role="row".*?class="cell-actions"', page,
+                    re.S).group(0)
     assert 'class="label-chip"' in row and ">Refund<" in row
     assert f'id="count-label-{refund.pk}">1<' in page
     filtered = agent_client.get(f"/?label={refund.pk}")
@@ -255,9 +256,9 @@ async def test_a_label_reaches_the_other_tabs_live(agent, other_agent, connected
     assert ">Refund<" in row
     await inbox.find(f'id="count-label-{refund.pk}" hx-swap-oob="true">1<')
     # The tab filtered by the label gains the row, and loses it when the label goes.
-    assert ">Refund<" in await narrowed.wait_for(f'<li id="ticket-{ticket.pk}" role="row"')
+    assert ">Refund<" in await narrowed.wait_for(f'<div id="ticket-{ticket.pk}" role="row"')
     await maya.send(action="remove_label", ticket=ticket.pk, label=refund.pk)
-    await narrowed.wait_for(f'<li id="ticket-{ticket.pk}" class="gone">')
+    await narrowed.wait_for(f'<div id="ticket-{ticket.pk}" class="gone">')
     await inbox.wait_for(f'id="count-label-{refund.pk}" hx-swap-oob="true">0<',
                          timeout=3 + realtime.COUNTS_INTERVAL)
     for tab in (viewer, inbox, narrowed, maya):
