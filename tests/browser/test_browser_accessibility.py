@@ -35,7 +35,9 @@ LONG_EMAIL = "jordan.lee.with-a-rather-long-address.for-testing-wrapping@example
 TICKETS = {
     "claimed": dict(
         title="Refund for a double charge on order #4411, billed twice on the same card",
-        priority="urgent", userName="Jordan Lee", userEmail=LONG_EMAIL,
+        priority="urgent", userName="Jordan Lee", userEmail=LONG_EMAIL, userId="jordan-1",
+        customFields={"plan": "Pro", "orders": 14, "vip": True,
+                      "lastOrder": "#4411-BILLED-TWICE-ON-THE-SAME-CARD-0123456789"},
         messageHistory=[
             {"role": "user", "text": "I was charged twice for order #4411."},
             {"role": "bot", "text": "Sorry about that! Let me get a person to look at it."},
@@ -47,8 +49,13 @@ TICKETS = {
         userEmail="priya@example.com",
         messageHistory=[{"role": "user", "text": "The reset link says it expired."}]),
     "closed": dict(
-        title="Change the delivery address", priority="medium", userName="Tomás Ortega",
+        title="Change the delivery address", priority="medium", userName="Jordan Lee",
+        userId="jordan-1",
         messageHistory=[{"role": "user", "text": "Can I still change where it ships?"}]),
+    "waiting": dict(
+        title="Which size fits a 12-year-old?", priority="low", userName="Jordan Lee",
+        userId="jordan-1",
+        messageHistory=[{"role": "user", "text": "Which size should I order?"}]),
     "low": dict(
         title="Does the Pro plan include SSO?", priority="low", userName="Chen Wu",
         messageHistory=[{"role": "user", "text": "Does the Pro plan include SSO?"}]),
@@ -78,6 +85,9 @@ def site(desk, browser) -> dict[str, str]:
         f"ticket_add_note(ticket_id={ids['claimed']}, agent=alex, text='Refund issued: re_3Px8')\n"
         f"ticket_claim(ticket_id={ids['closed']}, agent=alex)\n"
         f"ticket_close(ticket_id={ids['closed']}, agent=alex)\n"
+        "from desk.services import ticket_wait\n"
+        f"ticket_claim(ticket_id={ids['waiting']}, agent=alex)\n"
+        f"ticket_wait(ticket_id={ids['waiting']}, agent=alex)\n"
         "from desk.labels import ticket_add_label\n"
         "from desk.models import Label\n"
         "for name, colour in (('Refund', '#ffd43b'), ('VIP', '#6741d9'), ('Bug', '#c92a2a')):\n"
@@ -139,6 +149,7 @@ def site(desk, browser) -> dict[str, str]:
         "ticket-claimed": f"/tickets/{ids['claimed']}/",
         "ticket-unclaimed": f"/tickets/{ids['unclaimed']}/",
         "ticket-closed": f"/tickets/{ids['closed']}/",
+        "ticket-waiting": f"/tickets/{ids['waiting']}/",
         "approvals": "/approvals/",
         "approval": f"/approvals/{approval_pk}/",
         "approval-history": "/approvals/history/",
@@ -157,7 +168,8 @@ def site(desk, browser) -> dict[str, str]:
 
 
 PAGES = [
-    "login", "inbox", "ticket-claimed", "ticket-unclaimed", "ticket-closed", "approvals",
+    "login", "inbox", "ticket-claimed", "ticket-unclaimed", "ticket-closed", "ticket-waiting",
+    "approvals",
     "approval", "approval-history", "approvers", "reports", "deflecting-bots", "api-keys",
     "team", "routing", "canned-responses", "labels", "profile", "demo-start", "demo-chat",
 ]
