@@ -266,11 +266,12 @@ def assign(
     assignee: AbstractBaseUser,
     by: AbstractBaseUser | None,
     mode: str = "",
-    line: str = "",
+    line: dict | None = None,
 ) -> None:
     """Give a locked, open ticket to `assignee`: the ticket, the agent's last assignment,
-    the transcript's system line (`line`, or one saying who did it), the bot's
-    hitlAssigned and the tabs. `by` is who did it (None: routing, in `mode`)."""
+    the transcript's system line (`line`, the event and its values, or one saying who
+    did it), the bot's hitlAssigned and the tabs. `by` is who did it (None: routing, in
+    `mode`)."""
     now = timezone.now()
     waited = ticket.status == Status.PENDING
     # A ticket handed back to the queue had an agent: the customer meets a new one.
@@ -295,7 +296,7 @@ def assign(
     if not AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now):
         profile_for(assignee.pk)
         AgentProfile.objects.filter(agent_id=assignee.pk).update(last_assigned_at=now)
-    system_line(ticket, line or _assigned_line(assignee, by, mode), now)
+    system_line(ticket, now=now, **(line or _assigned_line(assignee, by, mode)))
     event_record(
         bot=ticket.bot,
         ticket=ticket,
@@ -344,12 +345,14 @@ def ticket_transfer(
                 f"{display_name(to)} already has this ticket.", field="assignee"
             )
         if agent.pk == previous.pk:
-            line = f"{display_name(agent)} transferred the ticket to {display_name(to)}."
+            line = {"event": "transferred", "by": display_name(agent), "agent": display_name(to)}
         else:
-            line = (
-                f"{display_name(agent)} transferred the ticket from {display_name(previous)} "
-                f"to {display_name(to)}."
-            )
+            line = {
+                "event": "transferred_from",
+                "by": display_name(agent),
+                "previous": display_name(previous),
+                "agent": display_name(to),
+            }
         assign(ticket, assignee=to, by=agent, line=line)
     else:
         return_to_queue(ticket, by=agent)
@@ -374,23 +377,25 @@ def return_to_queue(ticket: Ticket, *, by: AbstractBaseUser) -> None:
     )
     rollups.ticket_changed(ticket)
     if by.pk == previous.pk:
-        line = f"{display_name(by)} returned the ticket to the queue."
+        system_line(ticket, "returned", now, by=display_name(by))
     else:
-        line = f"{display_name(by)} returned {display_name(previous)}'s ticket to the queue."
-    system_line(ticket, line, now)
+        system_line(
+            ticket, "returned_for", now, by=display_name(by), previous=display_name(previous)
+        )
     queue.tell_bot(ticket, queue.state_of(ticket, now=now), now=now)
     queue.changed()
     realtime.announce_ticket_changed(ticket.pk)
     alerts.new_escalation(ticket)
 
 
-def _assigned_line(assignee: AbstractBaseUser, by: AbstractBaseUser | None, mode: str) -> str:
+def _assigned_line(assignee: AbstractBaseUser, by: AbstractBaseUser | None, mode: str) -> dict:
+    """The system line of an assignment: the event and its values (`desk.system_lines`).
+    Routing's mode is stored as its value, worded in each reader's language."""
     if by is None:
-        label = RoutingMode(mode).label
-        return f"Routing assigned the ticket to {display_name(assignee)} ({label})."
+        return {"event": "routed", "agent": display_name(assignee), "mode": RoutingMode(mode).value}
     if by.pk == assignee.pk:
-        return f"{display_name(assignee)} claimed the ticket."
-    return f"{display_name(by)} assigned the ticket to {display_name(assignee)}."
+        return {"event": "claimed", "agent": display_name(assignee)}
+    return {"event": "assigned", "by": display_name(by), "agent": display_name(assignee)}
 
 
 def check_handles(ticket: Ticket, agent: AbstractBaseUser, refusal: str) -> None:

@@ -128,7 +128,7 @@ def ticket_add_label(*, ticket_id: int, agent: AbstractBaseUser, label_id: objec
         ticket=ticket, label=label, defaults={"added_at": now, "added_by": agent}
     )
     if added:
-        system_line(ticket, f"{display_name(agent)} added the label “{label.name}”.", now)
+        system_line(ticket, "label_added", now, agent=display_name(agent), label=label.name)
         realtime.announce_ticket_changed(ticket.pk)
     return added
 
@@ -140,8 +140,9 @@ def ticket_remove_label(*, ticket_id: int, agent: AbstractBaseUser, label_id: ob
     ticket = _lock(ticket_id)
     removed, _ = TicketLabel.objects.filter(ticket=ticket, label=label).delete()
     if removed:
-        line = f"{display_name(agent)} removed the label “{label.name}”."
-        system_line(ticket, line, timezone.now())
+        system_line(
+            ticket, "label_removed", timezone.now(), agent=display_name(agent), label=label.name
+        )
         realtime.announce_ticket_changed(ticket.pk)
     return bool(removed)
 

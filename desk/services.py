@@ -261,7 +261,7 @@ def _customer_answered(ticket: Ticket, message: Message) -> bool:
         return False
     ticket.status, ticket.waiting_started_at = Status.ASSIGNED, None
     rollups.ticket_changed(ticket)
-    system_line(ticket, "The customer answered: the ticket is assigned again.", message.created_at)
+    system_line(ticket, "answered", message.created_at)
     return True
 
 
@@ -271,7 +271,7 @@ def stop_hitl(*, bot: Bot, conversation_id: str, reason: str = "cancel") -> Tick
     found = open_ticket_for_conversation(bot=bot, conversation_id=conversation_id)
     ticket = lock_open_ticket(found.pk)
     close_reason = CloseReason.BOT_TIMEOUT if reason == "timeout" else CloseReason.BOT_CANCEL
-    _close(ticket, by=None, reason=close_reason, line=f"Closed: {close_reason.label}.")
+    _close(ticket, by=None, reason=close_reason)
     return ticket
 
 
@@ -315,7 +315,6 @@ def expire_unassigned(*, ticket_id: int) -> Ticket | None:
             ticket,
             by=None,
             reason=CloseReason.UNASSIGNED_TIMEOUT,
-            line="Closed: no agent claimed it in time.",
         )
         return ticket
 
@@ -363,9 +362,14 @@ def rate_conversation(
         rating.rated_at = rating.rated_at or now
         rating.updated_at = now
         rating.save()
-        said = f": \u201c{comment}\u201d" if comment else "."
-        verb = "changed their rating to" if replaced else "rated this conversation"
-        system_line(ticket, f"The customer {verb} {score}/{RATING_SCALE}{said}", now)
+        event = "rating_changed" if replaced else "rated"
+        if comment:
+            system_line(
+                ticket, f"{event}_with_comment", now,
+                score=score, scale=RATING_SCALE, comment=comment,
+            )
+        else:
+            system_line(ticket, event, now, score=score, scale=RATING_SCALE)
         rollups.ticket_changed(ticket, rating=rating)
         realtime.announce_ticket_changed(ticket.pk, counts=False)
     return rating, replaced
@@ -500,7 +504,8 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
     if ticket.status == Status.PENDING:
         queue.changed()
     system_line(
-        ticket, f"{display_name(agent)} changed the priority from {old} to {new}.", timezone.now()
+        ticket, "priority_changed", timezone.now(),
+        agent=display_name(agent), old=str(old), new=str(new),
     )
     realtime.announce_ticket_changed(ticket.pk)
     return ticket
@@ -511,8 +516,7 @@ def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     """The agent ends the session; the bot takes the conversation back."""
     ticket = lock_open_ticket(ticket_id)
     check_handles(ticket, agent, f"{display_name(ticket.assignee)} is handling this ticket.")
-    line = f"{display_name(agent)} closed the ticket."
-    _close(ticket, by=agent, reason=CloseReason.AGENT, line=line)
+    _close(ticket, by=agent, reason=CloseReason.AGENT)
     return ticket
 
 
@@ -535,7 +539,7 @@ def ticket_wait(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     ticket.waiting_started_at = now
     ticket.save(update_fields=["status", "waiting_started_at"])
     rollups.ticket_changed(ticket)
-    system_line(ticket, f"{display_name(agent)} is waiting for the customer's answer.", now)
+    system_line(ticket, "waiting", now, agent=display_name(agent))
     schedule_waiting_timeout(ticket)
     realtime.announce_ticket_changed(ticket.pk)
     return ticket
@@ -554,7 +558,7 @@ def ticket_stop_waiting(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     ticket.waiting_started_at = None
     ticket.save(update_fields=["status", "waiting_started_at"])
     rollups.ticket_changed(ticket)
-    system_line(ticket, f"{display_name(agent)} stopped waiting for the customer.", timezone.now())
+    system_line(ticket, "stopped_waiting", timezone.now(), agent=display_name(agent))
     realtime.announce_ticket_changed(ticket.pk)
     return ticket
 
@@ -597,12 +601,21 @@ def close_silent_waiting(*, ticket_id: int, since: datetime) -> Ticket | None:
             ticket,
             by=None,
             reason=CloseReason.WAITING_TIMEOUT,
-            line="Closed: the customer did not answer in time.",
         )
         return ticket
 
 
-def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, line: str) -> None:
+# The system line of each way a ticket closes (`desk.system_lines`).
+_CLOSED_LINE = {
+    CloseReason.AGENT: "closed",
+    CloseReason.BOT_CANCEL: "closed_customer_left",
+    CloseReason.BOT_TIMEOUT: "closed_bot_timeout",
+    CloseReason.UNASSIGNED_TIMEOUT: "closed_unassigned",
+    CloseReason.WAITING_TIMEOUT: "closed_waiting",
+}
+
+
+def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason) -> None:
     now = timezone.now()
     frees_capacity = ticket.status in HELD
     if ticket.status == Status.PENDING:
@@ -615,7 +628,10 @@ def _close(ticket: Ticket, *, by: AbstractBaseUser | None, reason: CloseReason, 
     ticket.save(
         update_fields=["status", "closed_at", "closed_by", "close_reason", "waiting_started_at"]
     )
-    system_line(ticket, line, now)
+    if reason == CloseReason.AGENT:
+        system_line(ticket, _CLOSED_LINE[reason], now, agent=display_name(by))
+    else:
+        system_line(ticket, _CLOSED_LINE[reason], now)
     payload: dict = {"reason": _STOP_REASON[reason]}
     rating = None
     if reason == CloseReason.AGENT:

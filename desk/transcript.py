@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from bots.text import MESSAGE_PROBLEMS, text_problem
-from desk import realtime
+from desk import realtime, system_lines
 from desk.exceptions import InvalidInput
 from desk.models import Message, Ticket
 from desk.people import display_name
@@ -41,9 +41,17 @@ def link_files(pairs: Iterable[tuple[Message, object]]) -> None:
     through.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def system_line(ticket: Ticket, text: str, now: datetime) -> Message:
+def system_line(ticket: Ticket, event: str, now: datetime, **values: str | int) -> Message:
+    """A line saying what happened (`desk.system_lines`: the event and its values, in
+    the catalogue's words): stored with its English sentence as the text, worded in
+    each reader's language on the page."""
+    happened = system_lines.what_happened(event, **values)
     message = Message.objects.create(
-        ticket=ticket, kind=Message.Kind.SYSTEM, text=text, created_at=now
+        ticket=ticket,
+        kind=Message.Kind.SYSTEM,
+        text=system_lines.english(happened),
+        payload=happened,
+        created_at=now,
     )
     realtime.announce_message(ticket.pk, message.pk)
     return message
