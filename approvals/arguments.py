@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
 from jsonschema import (
     Draft4Validator,
     Draft6Validator,
@@ -302,7 +303,7 @@ def arguments_from_form(
             continue
         if raw.strip() == "":
             if one.name == WHOLE:
-                one.error = "Write the arguments as a JSON object."
+                one.error = _("Write the arguments as a JSON object.")
             continue  # left out: the schema says whether it may be
         try:
             if one.kind == "number":
@@ -313,15 +314,17 @@ def arguments_from_form(
                 parsed = json.loads(raw)
         except ValueError as error:
             one.error = (
-                "Enter a number." if one.kind == "number" else f"This is not valid JSON: {error}"
+                _("Enter a number.")
+                if one.kind == "number"
+                else _("This is not valid JSON: %(error)s") % {"error": error}
             )
             continue
         if one.kind == "select" and raw not in {value for value, _ in one.options}:
-            one.error = "Choose one of the options."
+            one.error = _("Choose one of the options.")
             continue
         if one.name == WHOLE:
             if not isinstance(parsed, dict):
-                one.error = "The arguments must be a JSON object."
+                one.error = _("The arguments must be a JSON object.")
                 continue
             result = parsed
         else:

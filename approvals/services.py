@@ -14,6 +14,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from approvals import arguments as args
 from approvals import realtime, selectors
@@ -22,7 +24,7 @@ from approvals.models import Approval
 from approvals.tasks import schedule_expiry
 from bots.events import event_record
 from bots.models import Bot, Event
-from bots.text import FIELD_PROBLEMS, TextProblem, text_problem
+from bots.text import TextProblem, text_problem
 from desk.avatars import agent_fields
 from desk.exceptions import BotNotConnected, Conflict, InvalidInput, NotAllowed, NotFound
 from desk.models import PRIORITY_RANK, Priority
@@ -31,6 +33,16 @@ from desk.services import display_name
 MIN_EXPIRY = 60
 MAX_EXPIRY = 7 * 24 * 3600
 MAX_REASON = 2000
+# A reason that cannot be stored or shown (`bots.text`), worded for the agent deciding.
+REASON_PROBLEMS = {
+    TextProblem.NUL: gettext_lazy("The reason must not contain the NUL character (\\u0000)."),
+    TextProblem.SURROGATE: gettext_lazy(
+        "The reason must be valid Unicode (no unpaired surrogates)."
+    ),
+    TextProblem.INVISIBLE: gettext_lazy(
+        "The reason must have visible characters, not only zero-width or other invisible ones."
+    ),
+}
 
 
 class AlreadyDecided(Conflict):
@@ -109,18 +121,27 @@ def approval_decide(
     other gets AlreadyDecided naming the decision."""
     if not can_decide(agent):
         raise NotAllowed(
-            "You can see approvals but not decide them. An admin can allow you on "
-            "Settings → Approvers."
+            _(
+                "You can see approvals but not decide them. An admin can allow you on "
+                "Settings → Approvers."
+            )
         )
     approval = Approval.objects.select_related("bot").filter(pk=approval_id).first()
     if approval is None:
-        raise NotFound("No such approval.")
+        raise NotFound(_("No such approval."))
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"The reason is longer than {MAX_REASON} characters.", field="reason")
+        raise InvalidInput(
+            ngettext(
+                "The reason is longer than %(most)s character.",
+                "The reason is longer than %(most)s characters.",
+                MAX_REASON,
+            ) % {"most": MAX_REASON},
+            field="reason",
+        )
     if (problem := text_problem(reason)) and problem != TextProblem.BLANK:
         # A NUL character, or a reason made only of zero-width characters.
-        raise InvalidInput(f"The reason {FIELD_PROBLEMS[problem]}.", field="reason")
+        raise InvalidInput(str(REASON_PROBLEMS[problem]), field="reason")
     fields: dict = {"decided_by": agent, "decided_by_name": display_name(agent)}
     if approve:
         final = approval.arguments if arguments is None else arguments
@@ -134,7 +155,9 @@ def approval_decide(
         }
     else:
         if not reason:
-            raise InvalidInput("Say why you reject it: the bot tells the customer.", field="reason")
+            raise InvalidInput(
+                _("Say why you reject it: the bot tells the customer."), field="reason"
+            )
         fields |= {"status": Approval.Status.REJECTED, "reason": reason}
     decided = _decide(approval_id, fields, before_expiry=True)
     if decided is None:
@@ -225,7 +248,7 @@ def _already_decided(approval_id: int) -> AlreadyDecided:
 def approver_set(*, user: AbstractBaseUser, allowed: bool, by: AbstractBaseUser) -> None:
     """An admin allows (or stops allowing) an agent to decide approvals."""
     if not by.is_staff:
-        raise NotAllowed("Only admins choose who may decide approvals.")
+        raise NotAllowed(_("Only admins choose who may decide approvals."))
     permission = selectors.decide_permission()
     if allowed:
         user.user_permissions.add(permission)

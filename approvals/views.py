@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from approvals import arguments as args
@@ -48,7 +49,7 @@ def approval_decide(request: HttpRequest, approval_id: int) -> HttpResponse:
     """Approve (as asked, or with the form's changes) or reject (with a reason)."""
     approval = approval_for_agent(request.user, approval_id)
     if not can_decide(request.user):
-        raise PermissionDenied("You can see approvals but not decide them.")
+        raise PermissionDenied(_("You can see approvals but not decide them."))
     if not approval.is_pending:  # decided meanwhile: the page shows by whom
         messages.error(request, approval.decision_sentence)
         return redirect("approval", approval_id=approval.pk)
@@ -65,12 +66,15 @@ def approval_decide(request: HttpRequest, approval_id: int) -> HttpResponse:
                 approval.arguments, approval.arguments_schema, request.POST
             )
             if any(one.error for one in fields):
-                raise InvalidInput("Check the arguments: the form shows what to fix.",
-                                   field="arguments")
+                raise InvalidInput(
+                    _("Check the arguments: the form shows what to fix."), field="arguments"
+                )
             if decision == "approve" and final != approval.arguments:
                 raise InvalidInput(
-                    "You changed the arguments: press Approve with changes to approve "
-                    "them, or undo your changes.",
+                    _(
+                        "You changed the arguments: press Approve with changes to approve "
+                        "them, or undo your changes."
+                    ),
                     field="arguments",
                 )
             services.approval_decide(
@@ -80,7 +84,9 @@ def approval_decide(request: HttpRequest, approval_id: int) -> HttpResponse:
                 arguments=final if decision == "approve_changes" else None,
             )
         else:
-            raise InvalidInput("Choose Approve, Approve with changes or Reject.", field="decision")
+            raise InvalidInput(
+                _("Choose Approve, Approve with changes or Reject."), field="decision"
+            )
     except Conflict as error:  # decided meanwhile: the page now shows by whom
         messages.error(request, error.message)
         return redirect("approval", approval_id=approval.pk)
@@ -145,5 +151,5 @@ def approver_set(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.htmx:
         user.may_decide = user.is_staff or allowed
         return render(request, "approvals/approvers.html#agent-row", {"agent": user})
-    messages.success(request, "Saved.")
+    messages.success(request, _("Saved."))
     return redirect("approvers")

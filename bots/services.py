@@ -11,6 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, ngettext
 
 from bots import delivery, egress
 from bots.models import (
@@ -21,18 +24,39 @@ from bots.models import (
     Bot,
     hash_api_key,
 )
-from bots.text import FIELD_PROBLEMS, TextProblem, text_problem
+from bots.text import TextProblem, text_problem
 from desk.exceptions import InvalidInput, NotFound
 
+# What an admin typed that cannot be stored or shown (`bots.text`), in the admin's
+# language; `what` names the field as the page does.
+TEXT_PROBLEMS = {
+    TextProblem.NUL: gettext_lazy("%(what)s must not contain the NUL character (\\u0000)."),
+    TextProblem.SURROGATE: gettext_lazy(
+        "%(what)s must be valid Unicode (no unpaired surrogates)."
+    ),
+    TextProblem.INVISIBLE: gettext_lazy(
+        "%(what)s must have visible characters, not only zero-width or other invisible ones."
+    ),
+}
 
-def _check_text(value: str, limit: int, *, field: str, what: str) -> None:
+
+def _check_text(value: str, limit: int, *, field: str, what: Promise) -> None:
     """At most `limit` characters, and text Desk can store and show (bots.text): no NUL
     character, not only zero-width or other invisible characters."""
     if (problem := text_problem(value)) and problem != TextProblem.BLANK:
-        raise InvalidInput(f"{what} {FIELD_PROBLEMS[problem]}.", field=field)
+        raise InvalidInput(str(TEXT_PROBLEMS[problem]) % {"what": what}, field=field)
     if len(value) > limit:
+        too_long = ngettext(
+            "%(what)s is limited to %(most)s character; this one has %(count)s.",
+            "%(what)s is limited to %(most)s characters; this one has %(count)s.",
+            limit,
+        )
         raise InvalidInput(
-            f"{what} is limited to {limit:,} characters; this one has {len(value):,}.",
+            too_long % {
+                "what": what,
+                "most": number_format(limit, force_grouping=True),
+                "count": number_format(len(value), force_grouping=True),
+            },
             field=field,
         )
 
@@ -45,7 +69,7 @@ def api_key_create(
     By default a key reaches only the bots it deploys; a workspace-wide key (an explicit
     admin choice) acts for every bot. InvalidInput for a name over the model's limit."""
     name = name.strip()
-    _check_text(name, API_KEY_NAME_MAX_LENGTH, field="name", what="A key's name")
+    _check_text(name, API_KEY_NAME_MAX_LENGTH, field="name", what=gettext_lazy("A key's name"))
     plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         name=name or "API key",
@@ -172,11 +196,11 @@ def bot_set_connected(*, bot_id: str, connected: bool) -> Bot:
 
 # The handoff messages an admin may reword on the Deflecting Bots page, as it labels them.
 EDITABLE_MESSAGES = {
-    "agent_assigned_message": "The message when an agent joins",
-    "agent_transferred_message": "The message when another agent takes over",
-    "queued_message": "The message while the customer waits in line",
-    "outside_hours_message": "The message outside business hours",
-    "session_ended_message": "The message when the session ends",
+    "agent_assigned_message": gettext_lazy("The message when an agent joins"),
+    "agent_transferred_message": gettext_lazy("The message when another agent takes over"),
+    "queued_message": gettext_lazy("The message while the customer waits in line"),
+    "outside_hours_message": gettext_lazy("The message outside business hours"),
+    "session_ended_message": gettext_lazy("The message when the session ends"),
 }
 
 

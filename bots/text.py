@@ -11,6 +11,8 @@ import re
 import unicodedata
 from enum import StrEnum
 
+from django.utils.translation import gettext_noop
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Characters that show nothing, besides controls (Cc), format characters (Cf: zero-width
@@ -60,11 +62,18 @@ FIELD_PROBLEMS = {
     TextProblem.BLANK: "must not be blank",
 }
 
-# The same, for a message someone wrote (an end user through the bot, or an agent).
+# The same, for a message someone wrote (an end user through the bot, or an agent): in
+# English as they stand (the bot API's words); marked for translation, for the agent's
+# composer to word them in the agent's language (`desk.transcript.clean_text`).
 MESSAGE_PROBLEMS = {
-    TextProblem.NUL: "The message contains a NUL character (\\u0000), which cannot be stored.",
-    TextProblem.SURROGATE: "The message is not valid Unicode (it has an unpaired surrogate).",
-    TextProblem.INVISIBLE: "The message has only invisible characters (such as zero-width "
-    "spaces): write some text.",
-    TextProblem.BLANK: "The message is empty.",
+    TextProblem.NUL: gettext_noop(
+        "The message contains a NUL character (\\u0000), which cannot be stored."
+    ),
+    TextProblem.SURROGATE: gettext_noop(
+        "The message is not valid Unicode (it has an unpaired surrogate)."
+    ),
+    TextProblem.INVISIBLE: gettext_noop(
+        "The message has only invisible characters (such as zero-width spaces): write some text."
+    ),
+    TextProblem.BLANK: gettext_noop("The message is empty."),
 }

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from desk import assignment, canned, files, labels, selectors, services
 from desk.access import ticket_for_agent
@@ -24,19 +26,20 @@ ACTIONS = (
     "remove_label", "wait", "resume",
 )
 
-# What the agent sees once the action went through (a plain POST's flash message).
+# What the agent sees once the action went through (a plain POST's flash message), in
+# their language: read it with str() while their language is active.
 DONE = {
-    "claim": "You claimed the ticket.",
-    "assign": "Ticket assigned.",
-    "transfer": "Ticket transferred.",
-    "priority": "Priority changed.",
-    "reply": "Reply sent.",
-    "note": "Note added.",
-    "close": "Ticket closed.",
-    "add_label": "Label added.",
-    "remove_label": "Label removed.",
-    "wait": "The ticket waits for the customer's answer.",
-    "resume": "The ticket is assigned again.",
+    "claim": gettext_lazy("You claimed the ticket."),
+    "assign": gettext_lazy("Ticket assigned."),
+    "transfer": gettext_lazy("Ticket transferred."),
+    "priority": gettext_lazy("Priority changed."),
+    "reply": gettext_lazy("Reply sent."),
+    "note": gettext_lazy("Note added."),
+    "close": gettext_lazy("Ticket closed."),
+    "add_label": pgettext_lazy("on a ticket", "Label added."),
+    "remove_label": gettext_lazy("Label removed."),
+    "wait": gettext_lazy("The ticket waits for the customer's answer."),
+    "resume": gettext_lazy("The ticket is assigned again."),
 }
 
 
@@ -52,8 +55,14 @@ def _attached(ticket, agent, data: Mapping) -> list:
     """The agent's uploads the message names (`files`: one id, or several)."""
     ids = _ids(data, "files")
     if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS:
-        raise InvalidInput(f"Attach at most {MAX_ATTACHMENTS} files to one message.",
-                           field="files")
+        raise InvalidInput(
+            ngettext(
+                "Attach at most %(most)s file to one message.",
+                "Attach at most %(most)s files to one message.",
+                MAX_ATTACHMENTS,
+            ) % {"most": MAX_ATTACHMENTS},
+            field="files",
+        )
     return files.agent_uploads(ticket=ticket, agent=agent, ids=[str(i) for i in ids if i])
 
 
@@ -62,18 +71,18 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
     Raises a DeskError (NotFound for a ticket the agent may not see)."""
     action = str(data.get("action", ""))
     if action not in ACTIONS:
-        raise InvalidInput("Unknown action.", field="action")
+        raise InvalidInput(_("Unknown action."), field="action")
     try:
         ticket = ticket_for_agent(agent, ticket_id)
     except Http404:
-        raise NotFound("No such ticket.") from None
+        raise NotFound(_("No such ticket.")) from None
     match action:
         case "claim":
             services.ticket_claim(ticket_id=ticket.pk, agent=agent)
         case "assign":
             assignee = selectors.agent_by_id(data.get("assignee"))
             if assignee is None:
-                raise InvalidInput("Choose an agent to assign the ticket to.", field="assignee")
+                raise InvalidInput(_("Choose an agent to assign the ticket to."), field="assignee")
             services.ticket_assign(ticket_id=ticket.pk, agent=agent, assignee=assignee)
         case "transfer":
             chosen = str(data.get("assignee", "")).strip()
@@ -82,7 +91,7 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
                 to = selectors.agent_by_id(chosen)
                 if to is None:
                     raise InvalidInput(
-                        "Choose an agent to transfer the ticket to, or the queue.",
+                        _("Choose an agent to transfer the ticket to, or the queue."),
                         field="assignee",
                     )
             assignment.ticket_transfer(
@@ -91,7 +100,7 @@ def perform(*, agent: AbstractBaseUser, ticket_id: object, data: Mapping) -> str
         case "priority":
             priority = str(data.get("priority", ""))
             if priority not in Priority.values:
-                raise InvalidInput("Choose low, medium, high or urgent.", field="priority")
+                raise InvalidInput(_("Choose low, medium, high or urgent."), field="priority")
             services.ticket_set_priority(ticket_id=ticket.pk, agent=agent, priority=priority)
         case "reply":
             services.ticket_reply(

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bots.events import event_record
 from bots.models import Event
@@ -78,7 +79,7 @@ def profile_for(agent_id: int) -> AgentProfile:
 def agent_set_availability(*, agent: AbstractBaseUser, availability: str) -> AgentProfile:
     """The agent's own choice from the header: online, busy or offline."""
     if availability not in Availability.values:
-        raise InvalidInput("Choose online, busy or offline.", field="availability")
+        raise InvalidInput(_("Choose online, busy or offline."), field="availability")
     profile = profile_for(agent.pk)
     if profile.availability == availability:
         return profile
@@ -96,18 +97,19 @@ def agent_set_capacity(
 ) -> AgentProfile:
     """An admin sets how many open tickets routing gives the agent at most."""
     if not by.is_staff:
-        raise NotAllowed("Only admins can set an agent's capacity.")
+        raise NotAllowed(_("Only admins can set an agent's capacity."))
     try:
         agent = get_user_model().objects.get(pk=int(agent_id), is_active=True)  # type: ignore[arg-type]
     except (TypeError, ValueError, get_user_model().DoesNotExist):
-        raise NotFound("No such agent.") from None
+        raise NotFound(_("No such agent.")) from None
     try:
         value = int(str(capacity).strip())
     except ValueError:
         value = -1
     if not 0 <= value <= MAX_CAPACITY:
         raise InvalidInput(
-            f"The capacity is a whole number from 0 to {MAX_CAPACITY}.", field="capacity"
+            _("The capacity is a whole number from 0 to %(most)s.") % {"most": MAX_CAPACITY},
+            field="capacity",
         )
     profile = profile_for(agent.pk)
     if profile.capacity == value:
@@ -172,9 +174,9 @@ def routing_set_mode(*, mode: str, by: AbstractBaseUser) -> RoutingSettings:
     """An admin chooses manual, round robin or least busy. An automatic mode drains the
     queue at once."""
     if not by.is_staff:
-        raise NotAllowed("Only admins can change the routing.")
+        raise NotAllowed(_("Only admins can change the routing."))
     if mode not in RoutingMode.values:
-        raise InvalidInput("Choose manual, round robin or least busy.", field="mode")
+        raise InvalidInput(_("Choose manual, round robin or least busy."), field="mode")
     with transaction.atomic():
         found = routing_settings(lock=True)
         if found.mode != mode:
@@ -192,9 +194,9 @@ def routing_set_business_hours(
     its opening and closing times ("HH:MM"); a day left out is closed. Outside them,
     bots tell waiting customers the team is offline (desk.queue)."""
     if not by.is_staff:
-        raise NotAllowed("Only admins can change the routing.")
+        raise NotAllowed(_("Only admins can change the routing."))
     if time_zone not in available_timezones():
-        raise InvalidInput("Choose a time zone such as Europe/Paris.", field="time_zone")
+        raise InvalidInput(_("Choose a time zone such as Europe/Paris."), field="time_zone")
     hours = []
     for weekday, (opens, closes) in sorted(days.items()):
         name = BusinessHours.Weekday(weekday).label
@@ -206,11 +208,12 @@ def routing_set_business_hours(
                 times.append(None)
             if times[-1] is None or len(text.strip()) != 5:
                 raise InvalidInput(
-                    f"{name}: give the time as HH:MM, e.g. 09:00.", field=f"day-{weekday}-{field}"
+                    _("%(day)s: give the time as HH:MM, e.g. 09:00.") % {"day": name},
+                    field=f"day-{weekday}-{field}",
                 )
         hours.append(BusinessHours(weekday=weekday, opens=times[0], closes=times[1]))
     if enabled and not hours:
-        raise InvalidInput("Open at least one day, or turn business hours off.", field="days")
+        raise InvalidInput(_("Open at least one day, or turn business hours off."), field="days")
     with transaction.atomic():
         found = routing_settings(lock=True)
         found.business_hours, found.time_zone = enabled, time_zone
@@ -332,17 +335,18 @@ def ticket_transfer(
     ticket = lock_open_ticket(ticket_id)
     if ticket.status not in HELD:
         raise InvalidInput(
-            "Only an assigned ticket can be transferred; assign or claim a waiting one.",
+            _("Only an assigned ticket can be transferred; assign or claim a waiting one."),
             field="assignee",
         )
-    check_handles(ticket, agent, "Only the assignee or an admin can transfer this ticket.")
+    check_handles(ticket, agent, _("Only the assignee or an admin can transfer this ticket."))
     previous = ticket.assignee
     if to is not None:
         if not to.is_active:
-            raise NotAllowed("That agent's account is disabled.")
+            raise NotAllowed(_("That agent's account is disabled."))
         if to.pk == previous.pk:
             raise InvalidInput(
-                f"{display_name(to)} already has this ticket.", field="assignee"
+                _("%(agent)s already has this ticket.") % {"agent": display_name(to)},
+                field="assignee",
             )
         if agent.pk == previous.pk:
             line = {"event": "transferred", "by": display_name(agent), "agent": display_name(to)}

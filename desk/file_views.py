@@ -184,7 +184,7 @@ def ticket_upload(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return JsonResponse({"error": "too_large", "message": too_large_message()}, status=413)
     if upload is None:
         return JsonResponse(
-            {"error": "invalid", "message": "Choose a file to attach.",
+            {"error": "invalid", "message": _("Choose a file to attach."),
              "fields": {"file": "is required"}},
             status=422,
         )

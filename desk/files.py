@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 from bots import egress
@@ -83,7 +84,7 @@ def store(
     if len(data) > settings.DESK_MAX_UPLOAD_BYTES:
         raise FileTooLarge(too_large_message())
     if not data:
-        raise InvalidInput("The file is empty.", field="file")
+        raise InvalidInput(_("The file is empty."), field="file")
     name = clean_name(name)
     sniffed = sniff(data, name)
     public_id = uuid.uuid4()
@@ -230,7 +231,7 @@ def agent_uploads(*, ticket: Ticket, agent, ids: Iterable[str]) -> list[StoredFi
         try:
             wanted.append(uuid.UUID(str(value)))
         except ValueError:
-            raise InvalidInput("That attachment is not there any more.", field="files") from None
+            raise InvalidInput(_("That attachment is not there any more."), field="files") from None
     if not wanted:
         return []
     found = {
@@ -239,7 +240,7 @@ def agent_uploads(*, ticket: Ticket, agent, ids: Iterable[str]) -> list[StoredFi
     }
     if len(found) != len(set(wanted)):
         raise InvalidInput(
-            "An attachment is not there any more: upload it again.", field="files"
+            _("An attachment is not there any more: upload it again."), field="files"
         )
     return [found[w] for w in dict.fromkeys(wanted)]
 

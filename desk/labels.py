@@ -108,7 +108,7 @@ def _lock(ticket_id: int) -> Ticket:
     try:
         return Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
     except Ticket.DoesNotExist:
-        raise NotFound("No such ticket.") from None
+        raise NotFound(_("No such ticket.")) from None
 
 
 def _label(label_id: object) -> Label:

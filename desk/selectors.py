@@ -35,6 +35,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bots.models import Bot
@@ -687,9 +688,9 @@ def lock_open_ticket(ticket_id: int) -> Ticket:
             Ticket.objects.select_for_update(of=("self",)).select_related("bot").get(pk=ticket_id)
         )
     except Ticket.DoesNotExist:
-        raise NotFound("No such ticket.") from None
+        raise NotFound(gettext("No such ticket.")) from None
     if not ticket.is_open:
-        raise TicketClosed("This ticket is closed.", ticket=ticket)
+        raise TicketClosed(gettext("This ticket is closed."), ticket=ticket)
     return ticket
 
 

@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bots.events import event_record
 from bots.models import Bot, Event
@@ -386,7 +387,8 @@ def ticket_claim(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
         return ticket
     if ticket.status != Status.PENDING:
         raise AlreadyClaimed(
-            f"{display_name(ticket.assignee)} already claimed this ticket.", ticket=ticket
+            _("%(agent)s already claimed this ticket.") % {"agent": display_name(ticket.assignee)},
+            ticket=ticket,
         )
     assign(ticket, assignee=agent, by=agent)
     return ticket
@@ -399,8 +401,8 @@ def ticket_assign(
     """Give the ticket to another agent (or take it over)."""
     ticket = lock_open_ticket(ticket_id)
     if not assignee.is_active:
-        raise NotAllowed("That agent's account is disabled.")
-    check_handles(ticket, agent, "Only the assignee or an admin can reassign this ticket.")
+        raise NotAllowed(_("That agent's account is disabled."))
+    check_handles(ticket, agent, _("Only the assignee or an admin can reassign this ticket."))
     if ticket.assignee_id == assignee.pk:
         return ticket
     assign(ticket, assignee=assignee, by=agent)
@@ -420,10 +422,8 @@ def ticket_reply(
     if ticket.status == Status.PENDING:
         assign(ticket, assignee=agent, by=agent)
     else:
-        handler = display_name(ticket.assignee)
-        check_handles(
-            ticket, agent, f"{handler} is handling this ticket; add an internal note instead."
-        )
+        refusal = _("%(agent)s is handling this ticket; add an internal note instead.")
+        check_handles(ticket, agent, refusal % {"agent": display_name(ticket.assignee)})
     content = agent_content(text, list(files)) if files else None
     message = Message.objects.create(
         ticket=ticket,
@@ -515,7 +515,8 @@ def ticket_set_priority(*, ticket_id: int, agent: AbstractBaseUser, priority: st
 def ticket_close(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     """The agent ends the session; the bot takes the conversation back."""
     ticket = lock_open_ticket(ticket_id)
-    check_handles(ticket, agent, f"{display_name(ticket.assignee)} is handling this ticket.")
+    refusal = _("%(agent)s is handling this ticket.")
+    check_handles(ticket, agent, refusal % {"agent": display_name(ticket.assignee)})
     _close(ticket, by=agent, reason=CloseReason.AGENT)
     return ticket
 
@@ -529,11 +530,9 @@ def ticket_wait(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     if ticket.status == Status.WAITING:
         return ticket
     if ticket.status != Status.ASSIGNED:
-        raise Conflict("Only an assigned ticket can wait for the customer: claim it first.")
-    check_handles(
-        ticket, agent,
-        f"Only {display_name(ticket.assignee)} or an admin can set this ticket waiting.",
-    )
+        raise Conflict(_("Only an assigned ticket can wait for the customer: claim it first."))
+    refusal = _("Only %(agent)s or an admin can set this ticket waiting.")
+    check_handles(ticket, agent, refusal % {"agent": display_name(ticket.assignee)})
     now = timezone.now()
     ticket.status = Status.WAITING
     ticket.waiting_started_at = now
@@ -551,9 +550,8 @@ def ticket_stop_waiting(*, ticket_id: int, agent: AbstractBaseUser) -> Ticket:
     ticket = lock_open_ticket(ticket_id)
     if ticket.status != Status.WAITING:
         return ticket
-    check_handles(
-        ticket, agent, f"Only {display_name(ticket.assignee)} or an admin can stop the wait."
-    )
+    refusal = _("Only %(agent)s or an admin can stop the wait.")
+    check_handles(ticket, agent, refusal % {"agent": display_name(ticket.assignee)})
     ticket.status = Status.ASSIGNED
     ticket.waiting_started_at = None
     ticket.save(update_fields=["status", "waiting_started_at"])

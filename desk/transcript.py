@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bots.text import MESSAGE_PROBLEMS, text_problem
 from desk import realtime, system_lines
@@ -22,10 +24,15 @@ def clean_text(text: str, *, field: str = "text") -> str:
     invisible characters, never a NUL character, never huge."""
     text = (text or "").strip("\r\n")
     if problem := text_problem(text):
-        raise InvalidInput(MESSAGE_PROBLEMS[problem], field=field)
+        raise InvalidInput(_(MESSAGE_PROBLEMS[problem]), field=field)
     if len(text) > MAX_MESSAGE_LENGTH:
         raise InvalidInput(
-            f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field=field
+            ngettext(
+                "The message is longer than %(most)s character.",
+                "The message is longer than %(most)s characters.",
+                MAX_MESSAGE_LENGTH,
+            ) % {"most": MAX_MESSAGE_LENGTH},
+            field=field,
         )
     return text
 

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 # Room for the multipart framing and the form's other fields around one file.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -23,7 +25,10 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 def too_large_message() -> str:
     limit = settings.DESK_MAX_UPLOAD_BYTES
-    return f"The file is larger than the {human_size(limit)} limit ({limit:,} bytes)."
+    return _("The file is larger than the %(size)s limit (%(bytes)s bytes).") % {
+        "size": human_size(limit),
+        "bytes": number_format(limit, force_grouping=True),
+    }
 
 
 def human_size(size: int) -> str:

@@ -107,7 +107,7 @@ def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DeskError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, actions.DONE[action])
+        messages.success(request, str(actions.DONE[action]))
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)

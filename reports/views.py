@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from reports import charts, selectors
 from reports import figures as fig
@@ -108,7 +109,7 @@ def _csv(table: Table, name: str, report_filter: ReportFilter) -> HttpResponse:
 @login_required
 def bots_csv(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
-        raise PermissionDenied("Only admins see the per-bot report.")
+        raise PermissionDenied(_("Only admins see the per-bot report."))
     result = _report(request)
     return _csv(selectors.bot_table(result), "bots", result.filter)
 
