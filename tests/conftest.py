@@ -5,6 +5,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import translation
 
 from bots.services import api_key_create, bot_deploy, bot_set_connected
 
@@ -108,3 +109,12 @@ def file_storage(settings, tmp_path):
         },
     }
     return location
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A page asked for in another language leaves that language active in the thread
+    (LocaleMiddleware activates it and nothing deactivates it): without this, whatever a
+    later test renders outside a request (a live fragment, a task) would be in German."""
+    yield
+    translation.deactivate()
