@@ -16,6 +16,9 @@ stored text.
 Some values are Desk's own words rather than names (a priority, a routing mode): the
 payload keeps the stored value ("high", "round_robin") and `WORDS` words it in the
 sentence's language.
+
+No sentence counts anything yet (a rating's 4/5 is a score, not a count): one that does
+would need its plural forms (ngettext_lazy with the count as the number to choose by).
 """
 
 import re
