@@ -15,7 +15,6 @@ from django.http import QueryDict
 from approvals import fragments, selectors
 from approvals.access import can_decide
 from approvals.realtime import APPROVALS_GROUP
-from desk import fragments as desk_fragments
 
 # Group messages whose handlers read no database.
 NO_DATABASE = frozenset({"approvals.changed"})
@@ -29,7 +28,8 @@ def _int(value: object) -> int | None:
 
 
 class ApprovalsSocket:
-    """Mixed into the desk consumer, which provides `_join`, `accept` and `send`."""
+    """Mixed into the desk consumer, which provides `_join`, `accept`, `send` and
+    `_in_my_locale`."""
 
     approvals_list: bool = False
     approval_id: int | None = None
@@ -70,15 +70,16 @@ class ApprovalsSocket:
                 await self.send(text_data=fragments.count_html(count))
 
     async def approvals_changed(self, event: dict) -> None:
-        parts = [event["count_html"]]
-        if event.get("alert") and self.may_decide:
+        words = await self._in_my_locale(event)  # rendered in the tab's locale
+        parts = [words["count_html"]]
+        if words["alert_html"] and self.may_decide:
             # A request just made: the agents who may decide it are alerted (desk.alerts).
-            parts.append(desk_fragments.alert_html(event["alert"]))
+            parts.append(words["alert_html"])
         if self.approvals_list:
-            if event["pending"]:
-                parts.append(fragments.row_insert_html(event["row_html"]))
+            if event["pending"] and words["row_html"]:
+                parts.append(fragments.row_insert_html(words["row_html"]))
             else:
                 parts.append(fragments.row_gone_html(event["approval_id"]))
-        elif self.approval_id == event["approval_id"] and event["decision_html"]:
-            parts.append(event["decision_html"])
+        elif self.approval_id == event["approval_id"] and words["decision_html"]:
+            parts.append(words["decision_html"])
         await self.send(text_data="".join(parts))

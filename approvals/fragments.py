@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from approvals import arguments as args
 from approvals import selectors
@@ -15,6 +16,7 @@ from approvals.access import can_decide
 from approvals.models import Approval
 from desk import selectors as desk_selectors
 from desk.alerts import alert
+from desk.fragments import alert_html
 
 
 def list_context(agent: AbstractBaseUser) -> dict:
@@ -69,33 +71,55 @@ def decision_html(approval: Approval) -> str:
     )
 
 
-def approval_update(approval_id: int, *, new: bool = False) -> dict:
-    """What tabs need after an approval changed, rendered once."""
-    approval = selectors.list_row(approval_id)
-    message = {
+def approval_data(approval_id: int, new: bool = False) -> dict:
+    """What tabs need after an approval changed, read once (rendered per locale by
+    `approval_words`)."""
+    return {
         "approval_id": approval_id,
         "new": new,
+        "approval": selectors.list_row(approval_id),
+        "pending_count": selectors.pending_count(),
+    }
+
+
+def approval_facts(data: dict) -> dict:
+    approval = data["approval"]
+    return {
+        "approval_id": data["approval_id"],
+        "new": data["new"],
         "pending": bool(approval and approval.is_pending),
+    }
+
+
+def approval_words(data: dict) -> dict:
+    """The row for the list (or nothing once decided), the count, the decided panel, and
+    for a new request the alert of those who may decide it, in the active locale."""
+    approval = data["approval"]
+    words = {
         "row_html": "",
         "decision_html": "",
-        "count_html": count_html(selectors.pending_count()),
+        "alert_html": "",
+        "count_html": count_html(data["pending_count"]),
     }
     if approval is None:
-        return message
+        return words
     if approval.is_pending:
-        message["row_html"] = render_to_string(
+        words["row_html"] = render_to_string(
             "approvals/list.html#approval-row", {"approval": approval}
         )
-        if new:  # raised by the tabs of agents who may decide (desk.alerts)
-            message["alert"] = alert(
-                key=f"approval-{approval.pk}",
-                title=f"Approval requested: {approval.title}",
-                body=f"{approval.bot.name} asks to run {approval.action}.",
-                url=reverse("approval", args=[approval.pk]),
+        if data["new"]:  # raised by the tabs of agents who may decide (desk.alerts)
+            words["alert_html"] = alert_html(
+                alert(
+                    key=f"approval-{approval.pk}",
+                    title=_("Approval requested: %(title)s") % {"title": approval.title},
+                    body=_("%(bot)s asks to run %(action)s.")
+                    % {"bot": approval.bot.name, "action": approval.action},
+                    url=reverse("approval", args=[approval.pk]),
+                )
             )
     else:
-        message["decision_html"] = decision_html(approval)
-    return message
+        words["decision_html"] = decision_html(approval)
+    return words
 
 
 def row_insert_html(row_html: str) -> str:

@@ -2,9 +2,10 @@
 
 Service functions call `announce_approval` inside their transaction; the message
 goes out once it commits (a tab never hears of a row it cannot read). It is
-rendered once, here, whoever listens: the row for the list (or a tombstone once
-decided), the pending count, and for a decided approval the panel that replaces
-the buttons on its page. The consumer chooses what each socket gets.
+rendered here, once per locale among the open tabs (`desk.realtime.localized`),
+whoever listens: the row for the list (or a tombstone once decided), the pending
+count, and for a decided approval the panel that replaces the buttons on its page.
+The consumer chooses what each socket gets, in its own locale.
 
 Group: APPROVALS_GROUP, message type "approvals.changed". Every desk tab joins it
 (each shows the count); approval list and approval page tabs also use the rest.
@@ -13,7 +14,7 @@ Group: APPROVALS_GROUP, message type "approvals.changed". Every desk tab joins i
 from django.db import transaction
 
 from approvals import fragments
-from desk.realtime import group_send
+from desk.realtime import group_send, live_fragment, localized
 
 APPROVALS_GROUP = "approvals"
 
@@ -27,4 +28,12 @@ def announce_approval(approval_id: int, *, new: bool = False) -> None:
 
 
 def approval_message(approval_id: int, *, new: bool = False) -> dict:
-    return {"type": "approvals.changed", **fragments.approval_update(approval_id, new=new)}
+    return {"type": "approvals.changed", **localized("approval", approval_id, new)}
+
+
+live_fragment(
+    "approval",
+    load=fragments.approval_data,
+    facts=fragments.approval_facts,
+    words=fragments.approval_words,
+)

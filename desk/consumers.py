@@ -5,9 +5,10 @@ the list it rendered); a ticket tab with `?ticket=ID&after=LAST_MESSAGE_ID`; an
 approvals tab with `?approvals=1` (see `approvals.consumers`, mixed in here); the Team
 page (admins) with `?team=1`. The consumer is thin: it checks who is connecting, joins
 channel-layer groups, replays from the database what the tab missed, passes on the
-fragments `desk.realtime` rendered, and turns each frame into one call of
-`desk.actions.perform`. Every open tab is the agent's presence: it tells
-`desk.assignment` when it opens, every `heartbeat_seconds()` while open, and as it closes.
+fragments `desk.realtime` rendered in the tab's locale (its agent's language and time
+zone: `self.locale_key`), and turns each frame into one call of `desk.actions.perform`.
+Every open tab is the agent's presence: it tells `desk.assignment` when it opens, every
+`heartbeat_seconds()` while open, and as it closes.
 
 Frames in (JSON, as htmx's `ws-send` sends a form):
   {"action": "claim" | "assign" | "transfer" | "priority" | "reply" | "note" | "close"
@@ -20,6 +21,7 @@ Frames out: HTML fragments with hx-swap-oob, swapped by htmx's ws extension.
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -39,6 +41,7 @@ from approvals.consumers import ApprovalsSocket
 from desk import actions, alerts, assignment, fragments, localization, realtime, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
+from desk.people import display_name
 from desk.realtime import AGENTS_GROUP, INBOX_GROUP, session_group, ticket_group
 from desk.selectors import InboxFilter
 
@@ -91,6 +94,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     status = "online"  # the agent's own, for "viewing now" and the alerts
     waiting: dict | None = None  # what waits for the agent, once the tab is open
     _heartbeat: asyncio.Task | None = None
+    locale_key = ""  # what this tab shows (`localization.locale_key`), once connected
 
     async def connect(self) -> None:
         self._guard_sends()
@@ -102,7 +106,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         # What this tab renders and does speaks the agent's language, in their time zone.
         locale = await database_sync_to_async(localization.locale_of)(self.agent.pk)
         headers = dict(self.scope.get("headers") or [])
-        localization.activate(locale, headers.get(b"accept-language", b"").decode("latin-1"))
+        accept_language = headers.get(b"accept-language", b"").decode("latin-1")
+        localization.activate(locale, accept_language)
+        self.locale_key = localization.tab_locale_key(locale, accept_language)
         # Logging out closes every tab of that session at once (see desk.login).
         await self._join(session_group(self.scope["session"].session_key))
         # Every tab hears agents' status, the counts for its title, and alerts.
@@ -127,14 +133,20 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
 
     async def _arrive(self, query: QueryDict) -> None:
         """The tab is open: the agent is present (and back, if they were away). A tab
-        that says which count its title shows (`w=N`) is corrected when it differs."""
-        await database_sync_to_async(assignment.presence_arrived)(agent=self.agent)
+        that says which count its title shows (`w=N`) is corrected when it differs. Its
+        locale is recorded with the presence: live fragments are rendered in it."""
+        await database_sync_to_async(self._present)()
         _last_seen[self.agent.pk] = time.monotonic()
         realtime.tab_opened()
+        realtime.tab_locale_opened(self.locale_key)
         self._heartbeat = asyncio.create_task(self._beat())
         self.status, self.waiting = await database_sync_to_async(self._my_status_and_waiting)()
         if "w" in query and query["w"] != str(self._waiting_for_me()):
             await self.send(text_data=fragments.waiting_count_html(self._waiting_for_me()))
+
+    def _present(self) -> None:
+        assignment.presence_arrived(agent=self.agent)
+        localization.record_tab_locale(agent_id=self.agent.pk, key=self.locale_key)
 
     async def _beat(self) -> None:
         interval = heartbeat_seconds()
@@ -172,8 +184,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             self.sent.add(message_id)
             await self.send(text_data=html)
         if missed and self.seen_up_to:
-            state = await database_sync_to_async(fragments.ticket_state)(ticket.pk)
-            await self.send(text_data=state["html"])
+            state = await database_sync_to_async(fragments.ticket_state_html)(ticket.pk)
+            await self.send(text_data=state)
         # Presence: start from an empty list, then everyone viewing says so.
         await self.send(text_data='<ul id="viewers" hx-swap-oob="innerHTML"></ul>')
         await self._presence("join")
@@ -302,6 +314,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             realtime.tab_closed()
+            realtime.tab_locale_closed(self.locale_key)
             # Present for DESK_AWAY_AFTER_SECONDS from now: a reload or a move to
             # another page is not leaving.
             await self._seen(0)
@@ -359,7 +372,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
                     {
                         "type": "ticket.typing",
                         "agent_id": self.agent.pk,
-                        "html": fragments.typing_html(self.agent),
+                        "name": display_name(self.agent),
+                        "locale": self.locale_key,
+                        "html": fragments.typing_html(self.agent.pk, display_name(self.agent)),
                     },
                 )
             return
@@ -387,6 +402,15 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         """This tab's session was logged out (in this or another tab): no more live data."""
         await self._sign_out()
 
+    async def _in_my_locale(self, event: dict) -> dict | None:
+        """The words of a live fragment as this tab shows them: the rendering made for
+        its locale, or (its locale missing from the message: the tab opened a moment ago)
+        its own, rendered now. None: the thing is gone."""
+        words = event["locales"].get(self.locale_key)
+        if words is None:
+            words = await database_sync_to_async(realtime.words_for_one)(event, self.locale_key)
+        return words
+
     async def inbox_ticket(self, event: dict) -> None:
         view = self.inbox_filter
         if view is None:
@@ -396,8 +420,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             admitted = await database_sync_to_async(view.matches_search)(event["ticket_id"])
         # The newest copy of a row replaces an older one and the page script keeps
         # the list in inbox order; a tombstone takes out a row that left this view.
-        if admitted:
-            parts = [fragments.row_insert_html(event["row_html"])]
+        words = await self._in_my_locale(event) if admitted else None
+        if words is not None:
+            parts = [fragments.row_insert_html(words["row_html"])]
         else:
             parts = [fragments.row_gone_html(event["ticket_id"])]
         await self.send(text_data="".join(parts))
@@ -414,8 +439,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         }
         if self.inbox_filter is not None:
             mine = event["assigned_counts"].get(str(self.agent.pk), 0)
+            words = await self._in_my_locale(event)
             await self.send(
-                text_data=event["counts_html"]
+                text_data=words["counts_html"]
                 + fragments.mine_count_html(mine)
                 + fragments.waiting_count_html(self._waiting_for_me())
             )
@@ -425,13 +451,14 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     async def alerts_escalation(self, event: dict) -> None:
         """A new ticket waits: an alert for agents who take new tickets."""
         if self.waiting is not None and self.status == "online":
-            await self.send(text_data=fragments.alert_html(event))
+            words = await self._in_my_locale(event)
+            await self.send(text_data=words["alert_html"])
 
     async def alerts_personal(self, event: dict) -> None:
         """Something for me alone: a ticket given to me, my customer wrote."""
         if self.waiting is None:
             return
-        html = fragments.alert_html(event)
+        html = (await self._in_my_locale(event))["alert_html"]
         if event.get("recount"):
             before = self._waiting_for_me()
             self.waiting = await database_sync_to_async(self._waiting_now)()
@@ -441,24 +468,29 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
 
     async def agents_status(self, event: dict) -> None:
         """An agent's availability or presence changed: their badges, or Team row."""
+        words = await self._in_my_locale(event)
+        if words is None:
+            return  # the agent is gone (disabled)
         if self.team:
-            await self.send(text_data=event["team_html"])
+            await self.send(text_data=words["team_html"])
             return
-        html = event["html"]
+        html = words["html"]
         if event["agent_id"] == self.agent.pk:
-            html += event["mine_html"]
+            html += words["mine_html"]
             if event["status"] != self.status:
                 before = self._waiting_for_me() if self.waiting is not None else None
                 self.status = event["status"]
                 if self.ticket_id is not None:
-                    self._viewer_html = fragments.viewer_html(self.agent, self.status)
+                    self.__dict__.pop("viewer_html", None)  # my "viewing now", re-rendered
                 if before is not None and self._waiting_for_me() != before:
                     html += fragments.waiting_count_html(self._waiting_for_me())
         await self.send(text_data=html)
 
     async def ticket_changed(self, event: dict) -> None:
         if event["ticket_id"] == self.ticket_id:
-            await self.send(text_data=event["html"])
+            words = await self._in_my_locale(event)
+            if words is not None:
+                await self.send(text_data=words["html"])
 
     async def ticket_message(self, event: dict) -> None:
         message_id = event["message_id"]
@@ -468,11 +500,19 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         if stale and not event.get("refresh"):  # a refreshed line replaces the tab's copy
             return
         self.sent.add(message_id)
-        await self.send(text_data=event["html"])
+        words = await self._in_my_locale(event)
+        if words is not None:
+            await self.send(text_data=words["html"])
 
     async def ticket_typing(self, event: dict) -> None:
-        if event["agent_id"] != self.agent.pk:
-            await self.send(text_data=event["html"])
+        """One agent's tab to the few showing the same ticket: rendered by the typist's
+        tab in its locale, and here again (no database) by a tab in another."""
+        if event["agent_id"] == self.agent.pk:
+            return
+        html = event["html"]
+        if event["locale"] != self.locale_key:
+            html = fragments.typing_html(event["agent_id"], event["name"])
+        await self.send(text_data=html)
 
     async def ticket_presence(self, event: dict) -> None:
         mine = event["channel"] == self.channel_name
@@ -480,9 +520,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             case "join":
                 if not mine:  # tell the newcomer we are here too
                     await self.channel_layer.send(event["channel"], self._presence_event("here"))
-                await self.send(text_data=event["html"])
+                await self.send(text_data=self._viewer_in_my_locale(event))
             case "here":
-                await self.send(text_data=event["html"])
+                await self.send(text_data=self._viewer_in_my_locale(event))
             case "leave" if not mine:
                 if event["agent_id"] == self.agent.pk:
                     # Another tab of ours closed; this one still shows the ticket.
@@ -501,11 +541,19 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             "event": what,
             "agent_id": self.agent.pk,
             "channel": self.channel_name,
+            "name": display_name(self.agent),
+            "status": self.status,
+            "locale": self.locale_key,
             "html": self.viewer_html,
         }
 
-    @property
+    def _viewer_in_my_locale(self, event: dict) -> str:
+        """A viewer's "viewing now" entry, rendered by their tab in its locale; rendered
+        here again (no database) when this tab's differs."""
+        if event["locale"] == self.locale_key:
+            return event["html"]
+        return fragments.viewer_html(event["agent_id"], event["name"], event["status"])
+
+    @functools.cached_property
     def viewer_html(self) -> str:
-        if not hasattr(self, "_viewer_html"):
-            self._viewer_html = fragments.viewer_html(self.agent, self.status)
-        return self._viewer_html
+        return fragments.viewer_html(self.agent.pk, display_name(self.agent), self.status)

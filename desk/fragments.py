@@ -1,8 +1,12 @@
 """The HTML a page shows and the fragments pushed to it, from the same template partials.
 
 Views build page contexts here; `realtime` renders live fragments here once per
-broadcast; the consumer renders here what only one socket needs (a replay, an error).
-Every fragment is a `{% partialdef %}` of the page template it lives in.
+broadcast and locale; the consumer renders here what only one socket needs (a replay,
+an error). Every fragment is a `{% partialdef %}` of the page template it lives in.
+
+A live fragment comes in two halves (see `desk.realtime.LiveFragment`): what it shows,
+read once (`*_data`), and its words, rendered from that in the active language and time
+zone (`*_words`), once for each locale among the open tabs.
 """
 
 from datetime import datetime, timedelta
@@ -17,7 +21,6 @@ from django.utils.html import format_html
 from desk import selectors
 from desk.customers import shown_custom_fields
 from desk.models import Availability, Message, Priority, Status, Ticket
-from desk.people import display_name
 from desk.selectors import STATUS_FILTERS, InboxFilter
 
 # --- the inbox ----------------------------------------------------------------------
@@ -70,11 +73,8 @@ def inbox_context(
     }
 
 
-def inbox_row_update(ticket_id: int) -> dict | None:
-    """What an inbox tab needs to place one changed ticket's row, rendered once."""
-    ticket = selectors.inbox_row(ticket_id)
-    if ticket is None:
-        return None
+def row_facts(ticket: Ticket) -> dict:
+    """What an inbox tab needs to place one changed ticket's row (which views admit it)."""
     return {
         "ticket_id": ticket.pk,
         "facts": {
@@ -84,18 +84,19 @@ def inbox_row_update(ticket_id: int) -> dict | None:
             "assignee_id": ticket.assignee_id,
             "labels": [label.pk for label in ticket.labels.all()],
         },
-        "row_html": render_to_string("desk/inbox.html#ticket-row", {"ticket": ticket}),
     }
 
 
-def inbox_counts_update() -> dict:
-    """Every count of the side bar, rendered once, for the inbox tabs after a change."""
+def row_words(ticket: Ticket) -> dict:
+    """The row of `selectors.inbox_row`, in the active locale."""
+    return {"row_html": render_to_string("desk/inbox.html#ticket-row", {"ticket": ticket})}
+
+
+def counts_data() -> dict:
+    """Every count of the side bar and what waits for each agent, read once."""
     counts = selectors.inbox_counts()
     return {
-        "counts_html": render_to_string(
-            "desk/inbox.html#counts-oob",
-            {"count_items": count_items(counts, counts["labels"])},
-        ),
+        "count_items": count_items(counts, counts["labels"]),
         # Keys are strings so the message survives msgpack (channels_redis) unchanged.
         "assigned_counts": {str(k): v for k, v in counts["assignee"].items()},
         # What waits for each agent (their tab title): the queue, and their tickets
@@ -104,6 +105,18 @@ def inbox_counts_update() -> dict:
         "awaiting_counts": {
             str(k): v for k, v in selectors.awaiting_reply_counts().items()
         },
+    }
+
+
+def counts_facts(data: dict) -> dict:
+    return {key: data[key] for key in ("assigned_counts", "pending", "awaiting_counts")}
+
+
+def counts_words(data: dict) -> dict:
+    return {
+        "counts_html": render_to_string(
+            "desk/inbox.html#counts-oob", {"count_items": data["count_items"]}
+        )
     }
 
 
@@ -131,7 +144,7 @@ def row_gone_html(ticket_id: int) -> str:
 
 
 def row_insert_html(row_html: str) -> str:
-    """A row rendered by `inbox_row_update`, appended to the list (the page sorts it)."""
+    """A row rendered by `row_words`, appended to the list (the page sorts it)."""
     return '<div hx-swap-oob="beforeend:#ticket-rows">' + row_html + "</div>"
 
 
@@ -174,41 +187,65 @@ def customer_context(ticket: Ticket) -> dict:
     }
 
 
-def ticket_state(ticket_id: int) -> dict:
+def state_data(ticket_id: int) -> dict:
+    """What the details side bar shows after a change, read once."""
+    return {**ticket_context(Ticket(pk=ticket_id)), "oob": True}
+
+
+def state_facts(context: dict) -> dict:
+    return {"ticket_id": context["ticket"].pk, "status": context["ticket"].status}
+
+
+def state_words(context: dict) -> dict:
     """The details side bar and composer hint after a change (and the locked composer
-    once closed): the same for every viewer, rendered once per change."""
-    context = {**ticket_context(Ticket(pk=ticket_id)), "oob": True}
-    ticket = context["ticket"]
+    once closed): the same for every viewer of one locale."""
     html = render_to_string("desk/ticket.html#ticket-details", context)
     html += render_to_string("desk/ticket.html#ticket-labels", context)
     html += render_to_string("desk/ticket.html#composer-hint", context)
-    if ticket.status == Status.CLOSED:
+    if context["ticket"].status == Status.CLOSED:
         html += render_to_string("desk/ticket.html#composer", context)
-    return {"ticket_id": ticket_id, "status": ticket.status, "html": html}
+    return {"html": html}
 
 
-def transcript_count_update(ticket_id: int) -> dict:
-    """Only the side bar's "N messages · N notes" after a new line, rendered once."""
+def ticket_state_html(ticket_id: int) -> str:
+    """The side bar for one tab (a replay after a reconnect), in its own locale."""
+    return state_words(state_data(ticket_id))["html"]
+
+
+def tally_data(ticket_id: int) -> dict:
+    """The side bar's "N messages · N notes" after a new line, read once."""
+    return {"ticket_id": ticket_id, "ticket": selectors.transcript_counts(ticket_id)}
+
+
+def tally_words(data: dict) -> dict:
     html = render_to_string(
-        "desk/ticket.html#transcript-count",
-        {"ticket": selectors.transcript_counts(ticket_id), "tally_oob": True},
+        "desk/ticket.html#transcript-count", {"ticket": data["ticket"], "tally_oob": True}
     )
-    return {"ticket_id": ticket_id, "html": html}
+    return {"html": html}
+
+
+def line_data(ticket_id: int, message_id: int) -> Message | None:
+    """A transcript line to push to the ticket's tabs (None once it is not there)."""
+    return Message.objects.filter(pk=message_id, ticket_id=ticket_id).first()
+
+
+def line_facts(message: Message) -> dict:
+    return {"ticket_id": message.ticket_id, "message_id": message.pk}
+
+
+def line_words(message: Message) -> dict:
+    return {"html": message_html(message)}
 
 
 def message_html(message: Message) -> str:
     return render_to_string("desk/ticket.html#message-oob", {"message": message})
 
 
-def viewer_html(agent: AbstractBaseUser, status: str) -> str:
+def viewer_html(agent_id: int, name: str, status: str) -> str:
     """One agent in "Viewing now", with their status (a key of AGENT_STATUSES)."""
     return render_to_string(
         "desk/ticket.html#viewer",
-        {
-            "viewer_id": agent.pk,
-            "viewer_name": display_name(agent),
-            "agent": {"pk": agent.pk, "status": status},
-        },
+        {"viewer_id": agent_id, "viewer_name": name, "agent": {"pk": agent_id, "status": status}},
     )
 
 
@@ -219,9 +256,9 @@ def viewer_gone_html(agent_id: int) -> str:
     )
 
 
-def typing_html(agent: AbstractBaseUser) -> str:
+def typing_html(agent_id: int, name: str) -> str:
     return render_to_string(
-        "desk/ticket.html#typing-oob", {"typer_id": agent.pk, "typer_name": display_name(agent)}
+        "desk/ticket.html#typing-oob", {"typer_id": agent_id, "typer_name": name}
     )
 
 
@@ -253,16 +290,16 @@ def error_html(message: str, *, source: str = "") -> str:
 # --- agents -------------------------------------------------------------------------------
 
 
-def agent_status_update(agent_id: int) -> dict | None:
+def agent_status_facts(agent) -> dict:
+    return {"agent_id": agent.pk, "status": agent.status}
+
+
+def agent_status_words(agent) -> dict:
     """An agent's badge everywhere it shows (side bar, assign menu, "viewing now"), their
-    own header menu, and their Team page row: rendered once per change."""
-    agent = selectors.agent_with_status(agent_id, load=True)
-    if agent is None:
-        return None
+    own header menu, and their Team page row (`selectors.agent_with_status`), in the
+    active locale."""
     context = {"agent": agent, "oob": True}
     return {
-        "agent_id": agent_id,
-        "status": agent.status,
         "html": render_to_string("desk/_agent.html#status", context)
         + render_to_string("desk/_agent.html#option-oob", context),
         "mine_html": render_to_string(

@@ -5,8 +5,15 @@ Accept-Language (Django's LocaleMiddleware) and the time zone the one the browse
 Intl API reports (static/desk.js sends it, `agent_record_browser_time_zone`).
 `desk.middleware.AgentLocaleMiddleware` activates them for each page; the bot API
 always answers in English (its messages are a contract).
+
+A tab's locale is the pair (language, time zone) it shows, named by one string,
+`locale_key`. Live fragments are rendered once per locale among the open tabs, not
+once per tab (`desk.realtime`): each tab's key is recorded on its agent's presence
+row (`record_tab_locale`), where every server process reads it, and each tab picks
+the rendering made under its own key.
 """
 
+import contextlib
 import functools
 import zoneinfo
 from dataclasses import dataclass
@@ -18,9 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from desk.assignment import profile_for
 from desk.exceptions import DeskError
-from desk.models import AgentProfile
+from desk.models import AgentProfile, Presence
 
 TIME_ZONE_MAX_LENGTH = 64
 
@@ -110,6 +116,48 @@ def activate(locale: Locale, accept_language: str) -> None:
         timezone.deactivate()
 
 
+def locale_key(language: str, time_zone: str) -> str:
+    """The one name of a locale: "de Europe/Berlin". A time zone this Python does not
+    know stands for the default one, as `activate` treats it."""
+    if not _known_zone(time_zone):
+        time_zone = settings.TIME_ZONE
+    return f"{language or settings.LANGUAGE_CODE} {time_zone}"
+
+
+def tab_locale_key(locale: Locale, accept_language: str) -> str:
+    """The key of what a tab shows: the locale `activate` makes its own."""
+    return locale_key(language_of(locale, accept_language), locale.effective_time_zone)
+
+
+@functools.lru_cache(maxsize=512)
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def speaking(key: str):
+    """Render in the locale `key` names: its language and time zone active for the
+    block, the caller's back after it."""
+    language, _, zone = key.partition(" ")
+    if not _known_zone(zone):
+        zone = settings.TIME_ZONE
+    with translation.override(language or settings.LANGUAGE_CODE):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            yield
+
+
+def record_tab_locale(*, agent_id: int, key: str) -> None:
+    """A tab of the agent opened showing `key`: their presence row says so, for every
+    server process rendering live fragments (one write only when it changed). An
+    agent's tabs in two locales (two browsers, no language chosen) record the latest;
+    a tab that finds its own missing from a frame renders it itself."""
+    Presence.objects.filter(agent_id=agent_id).exclude(locale=key).update(locale=key)
+
+
 def agent_set_locale(*, agent: AbstractBaseUser, language: str, time_zone: str) -> None:
     """The agent's choices on their profile; a blank one follows the browser."""
     if language and language not in language_codes():
@@ -119,6 +167,8 @@ def agent_set_locale(*, agent: AbstractBaseUser, language: str, time_zone: str) 
             _("“%(zone)s” is not a time zone Desk knows.") % {"zone": time_zone[:80]},
             field="time_zone",
         )
+    from desk.assignment import profile_for  # the profile's one creator (it imports realtime)
+
     profile_for(agent.pk)
     AgentProfile.objects.filter(agent_id=agent.pk).update(language=language, time_zone=time_zone)
 
@@ -130,5 +180,7 @@ def agent_record_browser_time_zone(*, agent: AbstractBaseUser, time_zone: str) -
             _("“%(zone)s” is not a time zone Desk knows.") % {"zone": time_zone[:80]},
             field="time_zone",
         )
+    from desk.assignment import profile_for
+
     profile_for(agent.pk)
     AgentProfile.objects.filter(agent_id=agent.pk).update(browser_time_zone=time_zone)

@@ -391,6 +391,10 @@ class Presence(models.Model):
         related_name="desk_presence",
     )
     last_seen_at = models.DateTimeField()
+    # The language and time zone of the agent's latest tab (`desk.localization.locale_key`):
+    # live fragments are rendered once in each locale present (`desk.realtime`), by any
+    # server process, whichever process holds the tab.
+    locale = models.CharField(max_length=80, blank=True, default="")
 
     def __str__(self) -> str:
         return f"presence of {self.agent_id}"

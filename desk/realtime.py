@@ -4,10 +4,17 @@ Service functions call these after they change the database; the messages go out
 only once the transaction commits, so a tab never hears of a row it cannot read.
 The channel layer carries notifications only: the database stays the truth.
 
-Each announcement renders its HTML fragments once, here, and carries them in the
-group message; the consumers only choose which of them a socket gets. So a change
-costs one render however many tabs are open. Nothing rendered here depends on who
-is looking; what does (the "Assigned to me" count) travels as plain numbers.
+Each announcement renders its HTML fragments here, once in each locale (language and
+time zone, `localization.locale_key`) among the open tabs, and carries them in the group
+message keyed by locale; the consumers pick their own locale's and choose which of them
+a socket gets. So a change costs one render per locale present, however many tabs are
+open (see `localized`). Nothing rendered here depends on who is looking beyond their
+locale; what does (the "Assigned to me" count) travels as plain numbers.
+
+Which locales are present: this process's own open tabs (`tab_locale_opened`), and
+those every process's tabs recorded on their agents' presence rows, read at most every
+`LISTENER_LOCALES_SECONDS`. A tab whose locale a frame lacks (it opened a moment ago, on
+another process) renders that fragment itself (`words_for_one`): never a wrong language.
 
 Rendering happens in the request, after its commit, on the thread that runs every
 sync view: handing it to a thread of its own was measured slower (see docs/perf.md),
@@ -42,16 +49,18 @@ import hashlib
 import logging
 import math
 import os
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.template.loader import render_to_string
 
-from desk import fragments, selectors
+from desk import fragments, localization, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +159,7 @@ def announce_agent_status(agent_id: int) -> None:
                 return
 
     def send() -> None:
-        update = fragments.agent_status_update(agent_id)
+        update = localized("agent.status", agent_id)
         if update is not None:
             group_send(AGENTS_GROUP, {"type": "agents.status", **update})
 
@@ -163,40 +172,119 @@ def announce_agent_status(agent_id: int) -> None:
 
 def render(announcement: Announcement) -> list[tuple[str, dict]]:
     """The group messages for one announcement: (group, message) pairs."""
-    from desk.models import Message
-
     ticket_id = announcement.ticket_id
     if announcement.message_id is not None:
-        message = Message.objects.filter(pk=announcement.message_id, ticket_id=ticket_id).first()
-        if message is None:
+        line = localized("ticket.line", ticket_id, announcement.message_id)
+        if line is None:
             return []
-        html = render_to_string("desk/ticket.html#message-oob", {"message": message})
-        frame = {
-            "type": "ticket.message",
-            "ticket_id": ticket_id,
-            "message_id": message.pk,
-            "html": html,
-            "refresh": announcement.refresh,
-        }
+        frame = {"type": "ticket.message", **line, "refresh": announcement.refresh}
         return [(ticket_group(ticket_id), frame)]
-    row = fragments.inbox_row_update(ticket_id)
+    row = localized("inbox.row", ticket_id)
     if row is None:
         return []
     frames = [(INBOX_GROUP, {"type": "inbox.ticket", **row})]
     if STATE in announcement.parts:
-        state = fragments.ticket_state(ticket_id)
+        state = localized("ticket.state", ticket_id)
         frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **state}))
     elif TALLY in announcement.parts:
-        tally = fragments.transcript_count_update(ticket_id)
+        tally = localized("ticket.tally", ticket_id)
         frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **tally}))
     return frames
+
+
+# --- one rendering per locale -------------------------------------------------------------
+
+# Seconds a process trusts its last read of the locales other processes' tabs recorded.
+LISTENER_LOCALES_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LiveFragment:
+    """A fragment pushed to open tabs, in two halves: `load` reads what it shows, once
+    (None: nothing to show), and `words` renders that in the active locale, once per
+    locale present ({field: html}). `facts` is what the consumers need besides words,
+    the same in every locale."""
+
+    load: Callable[..., Any]
+    words: Callable[[Any], dict]
+    facts: Callable[[Any], dict] = lambda loaded: {}
+
+
+# Every live fragment by name: the group message names its fragment and arguments, so
+# a tab whose locale it lacks renders its own, in whichever process holds the tab.
+LIVE: dict[str, LiveFragment] = {}
+
+
+def live_fragment(name: str, **halves: Callable) -> None:
+    LIVE[name] = LiveFragment(**halves)
+
+
+def localized(name: str, *args: object) -> dict | None:
+    """A group message's body for the live fragment `name`: its facts, and its words in
+    each locale present (under "locales", keyed by `localization.locale_key`), with what
+    a tab needs to render its own ("fragment", "args"). None when there is nothing to show."""
+    live = LIVE[name]
+    loaded = live.load(*args)
+    if loaded is None:
+        return None
+    by_locale = {}
+    for key in listener_locales():
+        with localization.speaking(key):
+            by_locale[key] = live.words(loaded)
+    return {**live.facts(loaded), "fragment": name, "args": list(args), "locales": by_locale}
+
+
+def words_for_one(message: dict, key: str) -> dict | None:
+    """The words of a group message's fragment in the locale `key`, rendered for one tab
+    whose locale the message lacks (read afresh: at least as new as the message)."""
+    live = LIVE[message["fragment"]]
+    with localization.speaking(key):
+        loaded = live.load(*message["args"])
+        return None if loaded is None else live.words(loaded)
+
+
+# This process's open tabs by locale key (changed on the event loop's thread only).
+_tabs_by_locale: dict[str, int] = {}
+_recorded_locales: tuple[float, frozenset[str]] = (-math.inf, frozenset())
+
+
+def tab_locale_opened(key: str) -> None:
+    _tabs_by_locale[key] = _tabs_by_locale.get(key, 0) + 1
+
+
+def tab_locale_closed(key: str) -> None:
+    left = _tabs_by_locale.get(key, 0) - 1
+    if left > 0:
+        _tabs_by_locale[key] = left
+    else:
+        _tabs_by_locale.pop(key, None)
+
+
+def listener_locales() -> list[str]:
+    """The locales of the open tabs: this process's, known at once, and every process's
+    as their agents' presence rows record them (read at most every
+    LISTENER_LOCALES_SECONDS: a tab on another process that opened since renders for
+    itself until then)."""
+    global _recorded_locales
+    read_at, recorded = _recorded_locales
+    now = time.monotonic()
+    if now - read_at >= LISTENER_LOCALES_SECONDS:
+        recorded = frozenset(selectors.listener_locales())
+        _recorded_locales = (now, recorded)
+    return sorted(recorded.union(list(_tabs_by_locale)))
+
+
+def forget_listener_locales() -> None:
+    """The next render reads the recorded locales afresh (tests, after a change of cast)."""
+    global _recorded_locales
+    _recorded_locales = (-math.inf, frozenset())
 
 
 # --- the side-bar counts ----------------------------------------------------------------
 
 
 def counts_message() -> dict:
-    return {"type": "inbox.counts", **fragments.inbox_counts_update()}
+    return {"type": "inbox.counts", **localized("inbox.counts")}
 
 
 def counts_changed() -> None:
@@ -322,12 +410,44 @@ class PresenceSweep:
                 gone = await database_sync_to_async(selectors.agents_gone_away)(since, until)
                 since = until
                 for agent_id in gone:
-                    update = await database_sync_to_async(
-                        fragments.agent_status_update
-                    )(agent_id)
+                    update = await database_sync_to_async(localized)("agent.status", agent_id)
                     if update is not None:
                         await get_channel_layer().group_send(
                             AGENTS_GROUP, {"type": "agents.status", **update}
                         )
             except Exception:
                 logger.exception("The presence sweep failed")
+
+
+# --- desk's live fragments ------------------------------------------------------------------
+
+live_fragment(
+    "inbox.row", load=selectors.inbox_row, facts=fragments.row_facts, words=fragments.row_words
+)
+live_fragment(
+    "inbox.counts",
+    load=fragments.counts_data,
+    facts=fragments.counts_facts,
+    words=fragments.counts_words,
+)
+live_fragment(
+    "ticket.state",
+    load=fragments.state_data,
+    facts=fragments.state_facts,
+    words=fragments.state_words,
+)
+live_fragment(
+    "ticket.tally",
+    load=fragments.tally_data,
+    facts=lambda data: {"ticket_id": data["ticket_id"]},
+    words=fragments.tally_words,
+)
+live_fragment(
+    "ticket.line", load=fragments.line_data, facts=fragments.line_facts, words=fragments.line_words
+)
+live_fragment(
+    "agent.status",
+    load=lambda agent_id: selectors.agent_with_status(agent_id, load=True),
+    facts=fragments.agent_status_facts,
+    words=fragments.agent_status_words,
+)

@@ -519,6 +519,18 @@ def presence_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.DESK_AWAY_AFTER_SECONDS)
 
 
+def listener_locales() -> list[str]:
+    """The locales the agents' open tabs recorded (`localization.record_tab_locale`),
+    of every agent present."""
+    return list(
+        Presence.objects.filter(last_seen_at__gte=presence_cutoff())
+        .exclude(locale="")
+        .order_by()
+        .values_list("locale", flat=True)
+        .distinct()
+    )
+
+
 def open_load() -> Coalesce:
     """The agent's open tickets, assigned or waiting (their load), for an annotation of
     users."""
