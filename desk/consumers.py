@@ -95,6 +95,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     waiting: dict | None = None  # what waits for the agent, once the tab is open
     _heartbeat: asyncio.Task | None = None
     locale_key = ""  # what this tab shows (`localization.locale_key`), once connected
+    locale_counted = False  # among this process's tabs' locales (`realtime`)
 
     async def connect(self) -> None:
         self._guard_sends()
@@ -134,11 +135,13 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     async def _arrive(self, query: QueryDict) -> None:
         """The tab is open: the agent is present (and back, if they were away). A tab
         that says which count its title shows (`w=N`) is corrected when it differs. Its
-        locale is recorded with the presence: live fragments are rendered in it."""
+        locale is recorded with the presence: live fragments are rendered in it (in this
+        process from now on, the arrival's own announcement included)."""
+        realtime.tab_locale_opened(self.locale_key)
+        self.locale_counted = True
         await database_sync_to_async(self._present)()
         _last_seen[self.agent.pk] = time.monotonic()
         realtime.tab_opened()
-        realtime.tab_locale_opened(self.locale_key)
         self._heartbeat = asyncio.create_task(self._beat())
         self.status, self.waiting = await database_sync_to_async(self._my_status_and_waiting)()
         if "w" in query and query["w"] != str(self._waiting_for_me()):
@@ -305,6 +308,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         return Session.objects.filter(session_key=key).values_list("expire_date", flat=True).first()
 
     async def disconnect(self, code: int) -> None:
+        if self.locale_counted:
+            realtime.tab_locale_closed(self.locale_key)
+            self.locale_counted = False
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -314,7 +320,6 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             realtime.tab_closed()
-            realtime.tab_locale_closed(self.locale_key)
             # Present for DESK_AWAY_AFTER_SECONDS from now: a reload or a move to
             # another page is not leaving.
             await self._seen(0)
