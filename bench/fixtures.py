@@ -1,6 +1,7 @@
 """Data for the benchmarks, made in a child process against one SQLite file.
 
-    python bench/fixtures.py prepare --agents N          # users, sessions, key, connected bot
+    python bench/fixtures.py prepare --agents N [--languages en,de,fr]
+                                                   # users, sessions, key, connected bot
     python bench/fixtures.py inbox --tickets N           # the inbox dataset (bulk_create)
     python bench/fixtures.py probe --repeat N            # inbox queries and in-process time
     python bench/fixtures.py reports --tickets N         # the reports dataset, rollups built
@@ -88,10 +89,22 @@ def connected_bot() -> Bot:
     return bot_set_connected(bot_id=BOT_ID, connected=True)
 
 
-def prepare(agent_count: int) -> dict:
+def prepare(agent_count: int, languages: list[str] | None = None) -> dict:
+    """With `languages`, the agents read them in turn (chosen on their profiles): their
+    tabs show that many locales, each live fragment rendered once in each."""
+    from desk.models import AgentProfile
+
     call_command("migrate", verbosity=0, interactive=False)
     with transaction.atomic():
         users = agents(agent_count)
+        if languages:
+            AgentProfile.objects.bulk_create(
+                [AgentProfile(agent=u) for u in users], ignore_conflicts=True
+            )
+            for i, language in enumerate(languages):
+                AgentProfile.objects.filter(agent__in=users[i :: len(languages)]).update(
+                    language=language
+                )
         sessions = [session_for(user) for user in users]
         _, key = api_key_create(name="bench", workspace_wide=True)
         connected_bot()
@@ -696,7 +709,8 @@ def main() -> None:
     command = sys.argv[1]
     args = dict(zip(sys.argv[2::2], sys.argv[3::2], strict=False))
     if command == "prepare":
-        result = prepare(int(args.get("--agents", "1")))
+        languages = [x for x in args.get("--languages", "").split(",") if x]
+        result = prepare(int(args.get("--agents", "1")), languages)
     elif command == "inbox":
         result = inbox_dataset(int(args["--tickets"]))
     elif command == "probe":

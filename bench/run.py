@@ -599,6 +599,9 @@ async def bench_routing() -> list[Row]:
 FANOUT_SOCKETS = 1_000
 FANOUT_AGENTS = 100
 FANOUT_BROADCASTS = 5
+# The languages the fan-out's agents read, in turn (`--languages`; none chosen: all the
+# browser's default, one locale). Each broadcast renders once per locale present.
+FANOUT_LANGUAGES: list[str] = []
 
 
 class FanoutTarget:
@@ -609,7 +612,8 @@ class FanoutTarget:
         self.desk = desk
         self.name = "desk" if desk else "baseline"
         self.env = env or bench_env(fresh_database(f"fanout-{self.name}"))
-        self.setup = fixtures(self.env, "prepare", "--agents", str(FANOUT_AGENTS))
+        languages = ["--languages", ",".join(FANOUT_LANGUAGES)] if desk and FANOUT_LANGUAGES else []
+        self.setup = fixtures(self.env, "prepare", "--agents", str(FANOUT_AGENTS), *languages)
         self.path = "/ws/desk/?inbox=1" if desk else f"/bench/ws/relay/all-{uuid.uuid4().hex[:6]}/"
         self.frame_size = 0
         self.p99s: list[float] = []
@@ -736,7 +740,8 @@ async def bench_fanout(
             d99 <= target_ms,
             f"median of {FANOUT_BROADCASTS}, POST to frame; spread (p99 − first) "
             f"{median(desk.spreads):.0f} vs {median(base.spreads):.0f} ms; "
-            f"frame {frame / 1024:.1f} KiB",
+            f"frame {frame / 1024:.1f} KiB"
+            + (f"; {len(FANOUT_LANGUAGES)} locales" if FANOUT_LANGUAGES else ""),
         ),
     ]
     if processes == 1:
@@ -1136,7 +1141,14 @@ def main() -> None:
         "lines, fan-out to 5,000 sockets on one process and 2 × 1,000 through Redis "
         "(its table goes in its own block)",
     )
+    parser.add_argument(
+        "--languages",
+        help="fan-out (4): the agents read these languages in turn, e.g. en,de,fr "
+        "(a locale each: every broadcast renders once per locale)",
+    )
     args = parser.parse_args()
+    if args.languages:
+        FANOUT_LANGUAGES[:] = args.languages.split(",")
     chosen = args.only.split(",") if args.only else list(BENCHMARKS)
     started = time.perf_counter()
     rows: list[Row] = []
