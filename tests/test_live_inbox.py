@@ -35,7 +35,7 @@ class Tab:
             await sync_to_async(client.force_login)(self.user)
             headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
         self.socket = WebsocketCommunicator(application, self.path, headers=headers)
-        connected, _ = await self.socket.connect()
+        connected, _ = await self.socket.connect(timeout=5)  # a loaded machine is slow
         self.connected = connected
         return connected
 

@@ -16,11 +16,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
 from django.template import Context, Template
+from django.test import Client
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 
+from approvals.services import approval_request
 from desk import assignment, localization, realtime, services
+from desk.asgi import application
 from desk.models import Message, Ticket
 from tests.test_live_inbox import Tab, claim, opened, reply, ticket_for
 
@@ -187,26 +192,21 @@ async def test_the_locales_of_tabs_on_other_servers_are_rendered_too(
 
 async def test_a_tab_in_the_browsers_language_gets_it_live(other_agent, connected_bot):
     # No language chosen: the tab follows its browser's Accept-Language, like its page.
+    client = Client()
+    await sync_to_async(client.force_login)(other_agent)
     tab = Tab("/ws/desk/?inbox=1", other_agent)
-    original = tab.open
-
-    async def open_in_spanish() -> bool:
-        from channels.testing import WebsocketCommunicator
-
-        from desk.asgi import application
-
-        await original()
-        await tab.socket.disconnect()
-        cookie = next(v for k, v in tab.socket.scope["headers"] if k == b"cookie")
-        headers = [
-            (b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie),
-            (b"accept-language", b"es-ES,es;q=0.9"),
-        ]
-        tab.socket = WebsocketCommunicator(application, tab.path, headers=headers)
-        connected, _ = await tab.socket.connect()
-        return connected
-
-    assert await open_in_spanish()
+    tab.socket = WebsocketCommunicator(
+        application,
+        tab.path,
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+            (b"accept-language", b"es-ES,es;q=0.9,en;q=0.5"),
+        ],
+    )
+    connected, _ = await tab.socket.connect(timeout=5)
+    assert connected
     ticket = await ticket_for(connected_bot)
     frame = await tab.wait_for(f'id="ticket-{ticket.pk}"')
     with translation.override("es"):
@@ -300,5 +300,31 @@ async def test_an_agents_badge_is_worded_in_each_watchers_language(
     badge = f'data-status-of="{english.pk}"'
     assert ">beschäftigt<" in await maya.wait_for(badge)
     assert ">busy<" in await sam.wait_for(badge)
+    await maya.close()
+    await sam.close()
+
+
+# --- approvals ------------------------------------------------------------------------------
+
+
+async def test_an_approval_request_reaches_each_approvals_tab_in_its_language(
+    german, english, connected_bot
+):
+    permission = await Permission.objects.aget(codename="decide_approval")
+    await sync_to_async(german.user_permissions.add)(permission)
+    maya = await opened("/ws/desk/?approvals=1", german)
+    sam = await opened("/ws/desk/?approvals=1", english)
+    await maya.drain()
+    await sam.drain()
+    approval, _ = await sync_to_async(approval_request)(
+        bot=connected_bot, request_id="r1", action="refund", title="Refund $25",
+        arguments={"amount": 25},
+    )
+    german_frame = await maya.wait_for(f'id="approval-{approval.pk}"')
+    english_frame = await sam.wait_for(f'id="approval-{approval.pk}"')
+    assert "läuft ab in" in german_frame and "expires in" in english_frame
+    # Maya may decide it: her alert, in German (Sam may not: none for him).
+    assert 'data-title="Freigabe angefragt: Refund $25"' in german_frame
+    assert 'id="desk-alert"' not in english_frame
     await maya.close()
     await sam.close()
