@@ -234,7 +234,7 @@ def form_fields(arguments: dict, schema: dict | None) -> list[FormField]:
         text = json.dumps(arguments, indent=2, ensure_ascii=False)
         return [
             FormField(
-                name=WHOLE, key="", kind="json", label="Arguments (JSON)",
+                name=WHOLE, key="", kind="json", label=_("Arguments (JSON)"),
                 value=text, original=text, required=True,
             )
         ]

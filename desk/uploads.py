@@ -18,12 +18,14 @@ from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 # Room for the multipart framing and the form's other fields around one file.
 MULTIPART_OVERHEAD = 64 * 1024
 
 
 def too_large_message() -> str:
+    """In the active language (the bot API's is English)."""
     limit = settings.DESK_MAX_UPLOAD_BYTES
     return _("The file is larger than the %(size)s limit (%(bytes)s bytes).") % {
         "size": human_size(limit),
@@ -32,13 +34,22 @@ def too_large_message() -> str:
 
 
 def human_size(size: int) -> str:
+    """12 bytes, 3.5 KiB, 10 MiB, in the active language's units and decimal mark."""
     if size < 1024:
-        return f"{size} bytes"
-    for unit in ("KiB", "MiB", "GiB"):
-        size /= 1024
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}".replace(".0 ", " ")
-    return f"{size} bytes"
+        return ngettext("%(size)s byte", "%(size)s bytes", size) % {"size": size}
+    units = {
+        "KiB": pgettext_lazy("file size", "%(size)s KiB"),
+        "MiB": pgettext_lazy("file size", "%(size)s MiB"),
+        "GiB": pgettext_lazy("file size", "%(size)s GiB"),
+    }
+    value = float(size)
+    for unit, words in units.items():
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            rounded = round(value, 1)
+            figure = number_format(rounded, 0 if rounded == int(rounded) else 1)
+            return words % {"size": figure}
+    raise AssertionError("unreachable")
 
 
 class SizeLimitUploadHandler(FileUploadHandler):

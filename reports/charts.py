@@ -11,8 +11,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.dateformat import format as date_format
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from reports import figures as fig
 from reports.figures import Figures
@@ -83,10 +87,20 @@ class Chart:
         return TOP + PLOT_H / 2
 
 
+def axis_day(day: date) -> str:
+    """Mar 5 in English; 5 mars, 5. März… (Django's date format, in the active language)."""
+    return date_format(day, pgettext("chart axis day, a Django date format", "M j"))
+
+
+def mark_day(day: date) -> str:
+    """Wed Mar 5 in English, for a mark's title."""
+    return date_format(day, pgettext("chart mark day, a Django date format", "D M j"))
+
+
 def _x_ticks(days: list[date], center) -> list[Tick]:
     every = max(1, math.ceil(len(days) / 8))
     return [
-        Tick(center(i), f"{day:%b} {day.day}")
+        Tick(center(i), axis_day(day))
         for i, day in enumerate(days)
         if (len(days) - 1 - i) % every == 0
     ]
@@ -129,7 +143,11 @@ def first_reply_chart(days: list[date], by_day: dict[date, Figures]) -> Chart:
     ticks = nice_ticks(minutes)
     scale = PLOT_H / ticks[-1]
     slot = PLOT_W / max(1, len(days))
-    chart.y_ticks = [Tick(TOP + PLOT_H - t * scale, f"{t:g} min") for t in ticks]
+    chart.y_ticks = [
+        Tick(TOP + PLOT_H - t * scale,
+             pgettext("duration", "%(m)s min") % {"m": number_format(t if t % 1 else int(t))})
+        for t in ticks
+    ]
     chart.x_ticks = _x_ticks(days, lambda i: LEFT + slot * i + slot / 2)
     for name, values in series.items():
         runs, points, current = [], [], []
@@ -146,7 +164,7 @@ def first_reply_chart(days: list[date], by_day: dict[date, Figures]) -> Chart:
             runs.append(current)
         chart.lines.append({
             "name": name,
-            "label": "Median" if name == "median" else "90th percentile",
+            "label": _("Median") if name == "median" else _("90th percentile"),
             "runs": [" ".join(run) for run in runs],
             "points": points,
         })
@@ -192,10 +210,10 @@ def _empty(chart: Chart, text: str) -> SafeString:
 def escalations_svg(chart: Chart) -> SafeString:
     bars = []
     for bar in chart.bars:
-        title = f"{bar.day:%a %b} {bar.day.day}: {bar.total} escalation" + (
-            "" if bar.total == 1 else "s"
-        )
-        title += "".join(f"; {s.label.lower()} {s.n}" for s in bar.segments)
+        title = ngettext(
+            "%(day)s: %(n)s escalation", "%(day)s: %(n)s escalations", bar.total
+        ) % {"day": mark_day(bar.day), "n": fig.count(bar.total)}
+        title += "".join(f"; {s.label}: {fig.count(s.n)}" for s in bar.segments)
         rects = format_html_join(
             "",
             '<rect class="o-{}" x="{}" y="{}" width="{}" height="{}"/>',
@@ -204,8 +222,9 @@ def escalations_svg(chart: Chart) -> SafeString:
         bars.append(format_html('<g class="bar"><title>{}</title>{}</g>', title, rects))
     return format_html(
         '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}{}</svg>',
-        chart.width, chart.height, "Escalations per day, stacked by outcome",
-        _axes(chart), SafeString("".join(bars)), _empty(chart, "No escalations in this period"),
+        chart.width, chart.height, _("Escalations per day, stacked by outcome"),
+        _axes(chart), SafeString("".join(bars)),
+        _empty(chart, _("No escalations in this period")),
     )
 
 
@@ -215,17 +234,19 @@ def first_reply_svg(chart: Chart) -> SafeString:
         runs = format_html_join("", '<polyline points="{}"/>', ((run,) for run in line["runs"]))
         points = format_html_join(
             "",
-            '<circle cx="{}" cy="{}" r="2.5"><title>{}: {} {}</title></circle>',
+            '<circle cx="{}" cy="{}" r="2.5"><title>{}</title></circle>',
             (
-                (_n(p["x"]), _n(p["y"]), f"{p['day']:%a %b} {p['day'].day}", line["label"].lower(),
-                 p["text"])
+                (_n(p["x"]), _n(p["y"]), pgettext(
+                    "a chart mark: the day, the series (median…) and its time",
+                    "%(day)s, %(series)s: %(time)s",
+                ) % {"day": mark_day(p["day"]), "series": line["label"], "time": p["text"]})
                 for p in line["points"]
             ),
         )
         series.append(format_html('<g class="series s-{}">{}{}</g>', line["name"], runs, points))
     return format_html(
         '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">{}{}{}</svg>',
-        chart.width, chart.height, "Median and 90th percentile time to first reply per day",
+        chart.width, chart.height, _("Median and 90th percentile time to first reply per day"),
         _axes(chart), SafeString("".join(series)),
-        _empty(chart, "No agent replies in this period"),
+        _empty(chart, _("No agent replies in this period")),
     )

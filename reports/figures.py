@@ -8,6 +8,9 @@ formatting serves the page and its CSV downloads, so the two always agree.
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
+from django.utils.translation import pgettext
+
 from reports.models import BUCKET_BOUNDS, Outcome, histogram_columns
 
 
@@ -104,40 +107,48 @@ def deflection(escalations: int, conversations: int) -> float | None:
 
 
 # --- wording ----------------------------------------------------------------------------
+# In the active language: its units, its decimal comma or point, its digit grouping
+# (the page and the CSV the agent downloads alike).
 
 NONE = "—"
 
 
 def duration(seconds: float | None) -> str:
-    """42 s, 4 min 10 s, 25 min, 3 h 05 min, 2 d 4 h."""
+    """42 s, 4 min 10 s, 25 min, 3 h 05 min, 2 d 4 h (in English)."""
     if seconds is None:
         return NONE
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return pgettext("duration", "%(s)s s") % {"s": seconds}
     minutes, rest = divmod(seconds, 60)
     if minutes < 10:
-        return f"{minutes} min {rest:02d} s" if rest else f"{minutes} min"
+        if rest:
+            return pgettext("duration", "%(m)s min %(s)s s") % {"m": minutes, "s": f"{rest:02d}"}
+        return pgettext("duration", "%(m)s min") % {"m": minutes}
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return pgettext("duration", "%(m)s min") % {"m": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d} min"
+        return pgettext("duration", "%(h)s h %(m)s min") % {"h": hours, "m": f"{minutes:02d}"}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return pgettext("duration", "%(d)s d %(h)s h") % {"d": days, "h": hours}
 
 
 def count(n: int | None) -> str:
-    return NONE if n is None else f"{n:,}"
+    return NONE if n is None else number_format(n, force_grouping=True)
+
+
+def decimal(value: float, places: int) -> str:
+    return number_format(value, places, force_grouping=True)
 
 
 def percent(share: float | None) -> str:
-    return NONE if share is None else f"{share * 100:.1f} %"
+    return NONE if share is None else f"{decimal(share * 100, 1)} %"
 
 
 def score(value: float | None) -> str:
-    return NONE if value is None else f"{value:.2f}"
+    return NONE if value is None else decimal(value, 2)
 
 
 @dataclass(frozen=True)
@@ -157,16 +168,17 @@ def change(
         return None
     if points:
         delta = (now - before) * 100
+        points_word = pgettext("percentage points", "pp")
         if abs(delta) < 0.05:
-            return Change("±0 pp", "same")
-        text = f"{'▲' if delta > 0 else '▼'} {abs(delta):.1f} pp"
+            return Change(f"±0 {points_word}", "same")
+        text = f"{'▲' if delta > 0 else '▼'} {decimal(abs(delta), 1)} {points_word}"
     else:
         if before == 0:
-            return None if now == 0 else Change("new", "same")
+            return None if now == 0 else Change(pgettext("figure change", "new"), "same")
         delta = (now - before) / before * 100
         if abs(delta) < 0.5:
             return Change("±0 %", "same")
-        text = f"{'▲' if delta > 0 else '▼'} {abs(delta):.0f} %"
+        text = f"{'▲' if delta > 0 else '▼'} {decimal(abs(delta), 0)} %"
     if higher_is == "neutral":
         return Change(text, "same")
     up_is_good = higher_is == "better"

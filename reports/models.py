@@ -8,6 +8,8 @@ reads medians and 90th percentiles without touching the ticket or message tables
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The measured times, each from the ticket's opening: to its first assignment, to the
 # first agent reply, to its close.
@@ -58,17 +60,20 @@ class Outcome:
     }
     # In the order charts stack them and tables list them.
     LABELS = {
-        AGENT: "Closed by an agent",
-        BOT: "Stopped by the bot",
-        EXPIRED: "Expired unassigned",
-        SILENT: "Closed: the customer did not answer",
-        OPEN: "Still open",
+        AGENT: _("Closed by an agent"),
+        BOT: _("Stopped by the bot"),
+        EXPIRED: _("Expired unassigned"),
+        SILENT: _("Closed: the customer did not answer"),
+        OPEN: _("Still open"),
     }
 
     # As a table's column header.
     SHORT = {
-        AGENT: "Closed by agent", BOT: "Bot stopped", EXPIRED: "Expired",
-        SILENT: "Customer silent", OPEN: "Open",
+        AGENT: pgettext_lazy("report column", "Closed by agent"),
+        BOT: pgettext_lazy("report column", "Bot stopped"),
+        EXPIRED: pgettext_lazy("report column", "Expired"),
+        SILENT: pgettext_lazy("report column", "Customer silent"),
+        OPEN: pgettext_lazy("report column", "Open"),
     }
 
     @classmethod
@@ -79,11 +84,12 @@ class Outcome:
 
     @classmethod
     def label(cls, outcome: str) -> str:
-        return cls.LABELS.get(outcome, outcome.capitalize())
+        """In the active language."""
+        return str(cls.LABELS.get(outcome, outcome.capitalize()))
 
     @classmethod
     def short(cls, outcome: str) -> str:
-        return cls.SHORT.get(outcome, outcome.capitalize())
+        return str(cls.SHORT.get(outcome, outcome.capitalize()))
 
     @classmethod
     def ordered(cls, seen: set[str]) -> list[str]:

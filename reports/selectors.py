@@ -17,6 +17,8 @@ from django.db.models import Sum
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bots.models import Bot
 from reports import figures as fig
@@ -31,7 +33,10 @@ from reports.models import (
     histogram_columns,
 )
 
-PRESETS = {"today": "Today", "7d": "7 days", "30d": "30 days", "custom": "Custom"}
+PRESETS = {
+    "today": gettext_lazy("Today"), "7d": gettext_lazy("7 days"), "30d": gettext_lazy("30 days"),
+    "custom": gettext_lazy("Custom"),
+}
 PRESET_DAYS = {"today": 1, "7d": 7, "30d": 30}
 DEFAULT_PRESET = "30d"
 MAX_DAYS = 366
@@ -70,14 +75,17 @@ class ReportFilter:
             start, end = _parse_day(query.get("from", "")), _parse_day(query.get("to", ""))
             if start is None or end is None:
                 return cls.preset_of(DEFAULT_PRESET, now, bot=bot,
-                                     note="Those dates were not understood: showing 30 days.")
+                                     note=_("Those dates were not understood: showing 30 days."))
             if start > end:
                 start, end = end, start
             note = ""
             if end > now:
-                end, note = now, "Reports end today."
+                end, note = now, _("Reports end today.")
             if (end - start).days >= MAX_DAYS:
-                start, note = end - timedelta(days=MAX_DAYS - 1), "At most 366 days are shown."
+                start, note = (
+                    end - timedelta(days=MAX_DAYS - 1),
+                    _("At most %(n)s days are shown.") % {"n": MAX_DAYS},
+                )
             start = min(start, end)
             return cls("custom", start, end, bot, note)
         if preset not in PRESET_DAYS:
@@ -324,10 +332,10 @@ def bot_table(result: Report) -> Table:
     extra = sorted({o for line in result.bots for o in line.figures.outcomes} - set(outcomes))
     outcomes += extra
     headers = [
-        "Bot", "Escalations", "Conversations", "Deflection",
+        _("Bot"), _("Escalations"), _("Conversations"), _("Deflection"),
         *[Outcome.short(o) for o in outcomes],
-        "Median assignment", "Median first reply", "P90 first reply",
-        "Median resolution", "CSAT (1–5)", "Ratings", "Response rate",
+        _("Median assignment"), _("Median first reply"), _("P90 first reply"),
+        _("Median resolution"), _("CSAT (1–5)"), _("Ratings"), _("Response rate"),
     ]
     rows = []
     for line in result.bots:
@@ -353,8 +361,8 @@ def agent_table(result: Report) -> Table:
     # "Time online" needs a history of each agent's availability, which Desk does not
     # keep (see docs/reports.md), so the column is left out rather than guessed.
     headers = [
-        "Agent", "Tickets handled", "Closed by them", "Median first reply",
-        "Median resolution", "CSAT (1–5)", "Ratings",
+        _("Agent"), _("Tickets handled"), _("Closed by them"), _("Median first reply"),
+        _("Median resolution"), _("CSAT (1–5)"), _("Ratings"),
     ]
     rows = []
     for line in result.agents:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reports import charts, selectors
 from reports import figures as fig
@@ -32,26 +33,31 @@ def headline(result: selectors.Report) -> list[dict]:
         before.closed_by_agent / before.escalations if before.escalations else None,
     )
     cards = [
-        ("Escalations", fig.count(now.escalations), "handed over by the bots",
+        (_("Escalations"), fig.count(now.escalations), _("handed over by the bots"),
          fig.change(now.escalations, before.escalations, higher_is="neutral")),
-        ("Closed by an agent", fig.percent(share[0]),
-         f"{fig.count(now.closed_by_agent)} tickets",
+        (_("Closed by an agent"), fig.percent(share[0]),
+         ngettext("%(n)s ticket", "%(n)s tickets", now.closed_by_agent)
+         % {"n": fig.count(now.closed_by_agent)},
          fig.change(*share, higher_is="better", points=True)),
     ]
     for metric, label in (
-        ("assign", "Time to assignment"), ("reply", "First reply"), ("resolve", "Resolution"),
+        ("assign", _("Time to assignment")), ("reply", _("First reply")),
+        ("resolve", _("Resolution")),
     ):
         cards.append((
             label, fig.duration(now.median(metric)),
-            f"median · p90 {fig.duration(now.p90(metric))}",
+            _("median · p90 %(time)s") % {"time": fig.duration(now.p90(metric))},
             fig.change(now.median(metric), before.median(metric), higher_is="worse"),
         ))
     cards += [
-        ("CSAT", fig.score(now.csat),
-         f"of 5 · {fig.count(now.ratings)} ratings, {fig.percent(now.response_rate)} answered",
+        (_("CSAT"), fig.score(now.csat),
+         ngettext(
+             "of 5 · %(n)s rating, %(rate)s answered", "of 5 · %(n)s ratings, %(rate)s answered",
+             now.ratings,
+         ) % {"n": fig.count(now.ratings), "rate": fig.percent(now.response_rate)},
          fig.change(now.csat, before.csat, higher_is="better")),
-        ("Deflection", fig.percent(result.deflection),
-         "from the bots' reports" if result.deflection is not None else "no bot reported",
+        (_("Deflection"), fig.percent(result.deflection),
+         _("from the bots' reports") if result.deflection is not None else _("no bot reported"),
          fig.change(result.deflection, result.previous_deflection,
                     higher_is="better", points=True)),
     ]
@@ -68,10 +74,10 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": report_filter,
         "presets": [
-            (key, label, report_filter.query(range=key)) for key, label in PRESETS.items()
+            (key, str(label), report_filter.query(range=key)) for key, label in PRESETS.items()
             if key != "custom"
         ],
-        "range_choices": list(PRESETS.items()),
+        "range_choices": [(key, str(label)) for key, label in PRESETS.items()],
         "bots": selectors.Bot.objects.order_by("name", "bot_id"),
         "agent_table": selectors.agent_table(result),
         "is_admin": request.user.is_staff,
