@@ -34,14 +34,15 @@ class ApprovalsSocket:
     approvals_list: bool = False
     approval_id: int | None = None
     may_decide: bool = False
+    approvals_count: int | None = None  # read on arrival when the tab showed one
 
     async def _connect_approvals(self, query: QueryDict) -> None:
         self.approval_id = _int(query.get("approval"))
         self.approvals_list = self.approval_id is None
         # Join before reading what to replay: a change committed in between comes both
         # ways, and a row or decision sent twice is the same swap twice.
-        await self._join(APPROVALS_GROUP)
-        self.may_decide = await database_sync_to_async(can_decide)(self.agent)
+        if APPROVALS_GROUP not in self.joined:
+            await self._join(APPROVALS_GROUP)
         await self.accept()
         if self.approvals_list:
             html = await database_sync_to_async(fragments.list_html)()
@@ -50,7 +51,6 @@ class ApprovalsSocket:
             html = await database_sync_to_async(self._decision_if_decided)()
             if html:
                 await self.send(text_data=html)
-            await self._hear_approvals_count(query)
 
     def _decision_if_decided(self) -> str:
         approval = selectors.list_row(self.approval_id)
@@ -58,16 +58,21 @@ class ApprovalsSocket:
             return ""
         return fragments.decision_html(approval)
 
+    def _read_approvals_facts(self, query: QueryDict) -> None:
+        """Read with the tab's arrival (`DeskConsumer._arrival`, one trip to the sync
+        thread): whether the agent may decide, and the pending count when the tab says
+        which one it shows (`ac=N`)."""
+        self.may_decide = can_decide(self.agent)
+        self.approvals_count = selectors.pending_count() if "ac" in query else None
+
     async def _hear_approvals_count(self, query: QueryDict) -> None:
         """An accepted tab other than the list: join for the count (unless joined), and
-        correct the one it shows."""
+        correct the one it shows (read on arrival: a change since is broadcast to the
+        group it joined before)."""
         if APPROVALS_GROUP not in self.joined:
             await self._join(APPROVALS_GROUP)
-        self.may_decide = await database_sync_to_async(can_decide)(self.agent)
-        if "ac" in query:
-            count = await database_sync_to_async(selectors.pending_count)()
-            if str(count) != query["ac"]:
-                await self.send(text_data=fragments.count_html(count))
+        if self.approvals_count is not None and str(self.approvals_count) != query["ac"]:
+            await self.send(text_data=fragments.count_html(self.approvals_count))
 
     async def approvals_changed(self, event: dict) -> None:
         words = await self._in_my_locale(event)  # rendered in the tab's locale

@@ -679,9 +679,11 @@ async def bench_fanout(
             await asyncio.sleep(0.5)
             rss_before = [sum(s.rss_kib() for s in group) for group in servers]
             sockets = []
+            connect_seconds = []
             for target, group in zip(targets, servers, strict=True):
                 sessions = target.setup["sessions"]
                 mine = []
+                connect_started = time.perf_counter()
                 for k, server in enumerate(group):
                     share = sockets_total // processes
                     # Ten handshakes at a time: Desk's take about 50 ms each of the
@@ -694,6 +696,7 @@ async def bench_fanout(
                         parallel=10,
                         timeout=300,
                     )
+                connect_seconds.append(time.perf_counter() - connect_started)
                 sockets.append(mine)
             await asyncio.sleep(2.0)  # idle
             rss_after = [sum(s.rss_kib() for s in group) for group in servers]
@@ -744,6 +747,24 @@ async def bench_fanout(
             + (f"; {len(FANOUT_LANGUAGES)} locales" if FANOUT_LANGUAGES else ""),
         ),
     ]
+    # What a reconnect storm costs (every tab of a restarted server at once): the
+    # handshakes, ten at a time, per socket.
+    per_socket = [seconds * 1000 / sockets_total for seconds in connect_seconds]
+    log(f"  handshakes: Desk {connect_seconds[0]:.1f} s, baseline {connect_seconds[1]:.1f} s")
+    rows.append(
+        Row(
+            "4c",
+            f"handshake, {where}, ten at a time",
+            per_socket[0],
+            per_socket[1],
+            "ms",
+            per_socket[0] / per_socket[1],
+            "—",
+            None,
+            f"{sockets_total:,} inbox tabs connected in {connect_seconds[0]:.1f} s "
+            f"(bare: {connect_seconds[1]:.1f} s); per socket",
+        )
+    )
     if processes == 1:
         rows.append(
             Row(

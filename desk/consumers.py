@@ -38,9 +38,11 @@ from django.utils import timezone
 
 from approvals.consumers import NO_DATABASE as APPROVALS_NO_DATABASE
 from approvals.consumers import ApprovalsSocket
+from approvals.realtime import APPROVALS_GROUP
 from desk import actions, alerts, assignment, fragments, localization, realtime, selectors
 from desk.access import ticket_for_agent
 from desk.exceptions import DeskError
+from desk.models import AgentProfile, Availability
 from desk.people import display_name
 from desk.realtime import AGENTS_GROUP, INBOX_GROUP, session_group, ticket_group
 from desk.selectors import InboxFilter
@@ -104,18 +106,28 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         if not (self.agent.is_authenticated and self.agent.is_active):
             await self.close()  # before accept: the handshake is refused
             return
-        # What this tab renders and does speaks the agent's language, in their time zone.
-        locale = await database_sync_to_async(localization.locale_of)(self.agent.pk)
+        # What this tab renders and does speaks the agent's language, in their time zone
+        # (read with their account: no query of its own, see `_arrive` for the rest).
+        locale = localization.loaded_locale(self.agent)
+        if locale is None:
+            locale = await database_sync_to_async(localization.locale_of)(self.agent.pk)
         headers = dict(self.scope.get("headers") or [])
         accept_language = headers.get(b"accept-language", b"").decode("latin-1")
         localization.activate(locale, accept_language)
         self.locale_key = localization.tab_locale_key(locale, accept_language)
-        # Logging out closes every tab of that session at once (see desk.login).
-        await self._join(session_group(self.scope["session"].session_key))
-        # Every tab hears agents' status, the counts for its title, and alerts.
-        await self._join(AGENTS_GROUP)
-        await self._join(alerts.agent_group(self.agent.pk))
         query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        groups = [
+            # Logging out closes every tab of that session at once (see desk.login).
+            session_group(self.scope["session"].session_key),
+            # Every tab hears agents' status, the counts for its title, and alerts.
+            AGENTS_GROUP,
+            alerts.agent_group(self.agent.pk),
+        ]
+        if {"ticket", "inbox", "approvals"} & query.keys():
+            # These show the approvals count: joined before `_arrive` reads it, so a
+            # change in between comes as a frame.
+            groups.append(APPROVALS_GROUP)
+        await asyncio.gather(*(self._join(group) for group in groups))
         if "ticket" in query:
             await self._connect_ticket(query)
         elif "inbox" in query:
@@ -129,7 +141,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             await self._arrive(query)
         else:
             await self.close()
-        if self.ticket_id is not None or self.inbox_filter is not None:
+        if self.ticket_id is not None or self.inbox_filter is not None or self.approval_id:
             await self._hear_approvals_count(query)  # every tab shows the approvals count
 
     async def _arrive(self, query: QueryDict) -> None:
@@ -139,17 +151,34 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         process from now on, the arrival's own announcement included)."""
         realtime.tab_locale_opened(self.locale_key)
         self.locale_counted = True
-        await database_sync_to_async(self._present)()
+        await database_sync_to_async(self._arrival)(query)
         _last_seen[self.agent.pk] = time.monotonic()
         realtime.tab_opened()
         self._heartbeat = asyncio.create_task(self._beat())
-        self.status, self.waiting = await database_sync_to_async(self._my_status_and_waiting)()
         if "w" in query and query["w"] != str(self._waiting_for_me()):
             await self.send(text_data=fragments.waiting_count_html(self._waiting_for_me()))
 
-    def _present(self) -> None:
+    def _arrival(self, query: QueryDict) -> None:
+        """Everything a handshake reads and writes after the account, in one trip to
+        the sync thread: every tab of a restarted server connects at once, and each
+        trip waits its turn on that one thread (docs/perf.md, benchmark 4c)."""
         assignment.presence_arrived(agent=self.agent)
         localization.record_tab_locale(agent_id=self.agent.pk, key=self.locale_key)
+        self.status = self._status_on_arrival()
+        self.waiting = self._waiting_now()
+        self._read_approvals_facts(query)
+
+    def _status_on_arrival(self) -> str:
+        """The agent's own status as the tab opens: present, so their availability
+        decides, from the profile read with their account moments ago when it was."""
+        if localization.profile_is_loaded(self.agent):
+            try:
+                availability = self.agent.desk_profile.availability
+            except AgentProfile.DoesNotExist:
+                availability = Availability.ONLINE
+            return selectors.own_status(availability)
+        agent = selectors.agent_with_status(self.agent.pk, load=False)
+        return agent.status if agent is not None else "online"
 
     async def _beat(self) -> None:
         interval = heartbeat_seconds()
@@ -193,16 +222,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         await self.send(text_data='<ul id="viewers" hx-swap-oob="innerHTML"></ul>')
         await self._presence("join")
 
-    def _my_status_and_waiting(self) -> tuple[str, dict]:
-        agent = selectors.agent_with_status(self.agent.pk, load=False)
-        status = agent.status if agent is not None else "online"
-        return status, self._waiting_now()
-
     def _waiting_now(self) -> dict:
-        return {
-            "pending": selectors.pending_count(),
-            "mine": selectors.awaiting_reply_counts(self.agent.pk).get(self.agent.pk, 0),
-        }
+        return selectors.waiting_counts(self.agent.pk)
 
     def _waiting_for_me(self) -> int:
         """The tab title's number: my tickets awaiting a reply, and the queue while I take

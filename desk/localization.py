@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -76,6 +77,20 @@ def locale_and_preferences_of(user) -> tuple[Locale, dict | None]:
         Locale(profile.language, profile.time_zone, profile.browser_time_zone),
         {field: getattr(profile, field) for field in PREFERENCE_FIELDS},
     )
+
+
+def loaded_locale(user) -> Locale | None:
+    """The agent's locale from the profile read with their account (`AgentBackend`),
+    without a query (a websocket's handshake reads it so); None when it was not read
+    with it (a session signed in before, through ModelBackend)."""
+    if not profile_is_loaded(user):
+        return None
+    return locale_and_preferences_of(user)[0]
+
+
+def profile_is_loaded(user) -> bool:
+    """Whether the agent's profile (or its absence) was read with their account."""
+    return get_user_model().desk_profile.is_cached(user)
 
 
 def locale_and_preferences(agent_id: int) -> tuple[Locale, dict | None]:

@@ -597,6 +597,14 @@ def agents_gone_away(since: datetime, until: datetime) -> list[int]:
     )
 
 
+def own_status(availability: str) -> str:
+    """The status of an agent who is present (a tab of theirs just opened), from their
+    availability: what `agents_with_status` computes, without the query."""
+    if availability in (Availability.BUSY, Availability.OFFLINE):
+        return str(availability)
+    return "online"
+
+
 def agent_with_status(agent_id: int, *, load: bool = True):
     """One agent as `agents_with_status` describes them, or None (unknown or disabled)."""
     return agents_with_status(load=load).filter(pk=agent_id).first()
@@ -738,6 +746,16 @@ def awaiting_reply_counts(agent_id: int | None = None) -> dict[int, int]:
         .values_list("assignee_id")
         .annotate(n=Count("id"))
         .values_list("assignee_id", "n")
+    )
+
+
+def waiting_counts(agent_id: int) -> dict[str, int]:
+    """The queue's length and the agent's tickets awaiting a reply, in one query (what a
+    tab's title counts: `waiting_for`)."""
+    mine = Q(status=Status.ASSIGNED, assignee_id=agent_id)
+    return Ticket.objects.filter(Q(status=Status.PENDING) | mine).order_by().aggregate(
+        pending=Count("id", filter=Q(status=Status.PENDING)),
+        mine=Count("id", filter=mine & Q(awaiting_reply())),
     )
 
 
