@@ -146,6 +146,12 @@ def presence_arrived(*, agent: AbstractBaseUser) -> bool:
     return True
 
 
+def presence_seen_many(*, agent_ids: list[int]) -> None:
+    """Open tabs of these agents are still there (a server process's heartbeat)."""
+    if agent_ids:
+        Presence.objects.filter(agent_id__in=agent_ids).update(last_seen_at=timezone.now())
+
+
 def presence_seen(*, agent_id: int) -> None:
     """An open tab of the agent is still there (its heartbeat), or just closed: the
     agent counts as present for DESK_AWAY_AFTER_SECONDS from now."""

@@ -7,8 +7,8 @@ page (admins) with `?team=1`. The consumer is thin: it checks who is connecting,
 channel-layer groups, replays from the database what the tab missed, passes on the
 fragments `desk.realtime` rendered in the tab's locale (its agent's language and time
 zone: `self.locale_key`), and turns each frame into one call of `desk.actions.perform`.
-Every open tab is the agent's presence: it tells `desk.assignment` when it opens, every
-`heartbeat_seconds()` while open, and as it closes.
+Every open tab is the agent's presence: it tells `desk.assignment` when it opens and as
+it closes, and its process's beat (`realtime.heartbeat_seconds()`) while it is open.
 
 Frames in (JSON, as htmx's `ws-send` sends a form):
   {"action": "claim" | "assign" | "transfer" | "priority" | "reply" | "note" | "close"
@@ -24,7 +24,6 @@ import contextlib
 import functools
 import json
 import logging
-import time
 from types import SimpleNamespace
 
 from channels.consumer import get_handler_name
@@ -70,16 +69,6 @@ _NO_DATABASE = frozenset(
 SIGNED_OUT = 4401
 
 
-def heartbeat_seconds() -> float:
-    """How often an open tab refreshes its agent's presence: well within the away delay."""
-    return max(0.5, min(30.0, settings.DESK_AWAY_AFTER_SECONDS / 4))
-
-
-# When this process last refreshed each agent's presence: one write per agent and
-# interval, however many tabs they have open here (the truth is in the database).
-_last_seen: dict[int, float] = {}
-
-
 def _int(value: object, default: int = 0) -> int:
     try:
         return int(value)  # type: ignore[arg-type]
@@ -90,14 +79,15 @@ def _int(value: object, default: int = 0) -> int:
 class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     ticket_id: int | None = None
     inbox_filter: InboxFilter | None = None
-    _keeper: asyncio.Task | None = None
+    _keeper: asyncio.Task | None = None  # the keeping's step, while one runs
+    _keeper_timer: asyncio.TimerHandle | None = None  # its next step, while idle
     gone = False  # the tab went away; sends are dropped until the disconnect arrives
     team: bool = False
     status = "online"  # the agent's own, for "viewing now" and the alerts
     waiting: dict | None = None  # what waits for the agent, once the tab is open
-    _heartbeat: asyncio.Task | None = None
     locale_key = ""  # what this tab shows (`localization.locale_key`), once connected
     locale_counted = False  # among this process's tabs' locales (`realtime`)
+    counted = False  # among this process's open tabs (`realtime.tab_opened`)
 
     async def connect(self) -> None:
         self._guard_sends()
@@ -152,9 +142,8 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         realtime.tab_locale_opened(self.locale_key)
         self.locale_counted = True
         await database_sync_to_async(self._arrival)(query)
-        _last_seen[self.agent.pk] = time.monotonic()
-        realtime.tab_opened()
-        self._heartbeat = asyncio.create_task(self._beat())
+        realtime.tab_opened(self.agent.pk)  # its presence is kept fresh from now on
+        self.counted = True
         if "w" in query and query["w"] != str(self._waiting_for_me()):
             await self.send(text_data=fragments.waiting_count_html(self._waiting_for_me()))
 
@@ -180,20 +169,10 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         agent = selectors.agent_with_status(self.agent.pk, load=False)
         return agent.status if agent is not None else "online"
 
-    async def _beat(self) -> None:
-        interval = heartbeat_seconds()
-        while True:
-            await asyncio.sleep(interval)
-            await self._seen(interval / 2)
-
-    async def _seen(self, unless_within: float) -> None:
-        now = time.monotonic()
-        if now - _last_seen.get(self.agent.pk, float("-inf")) < unless_within:
-            return
-        _last_seen[self.agent.pk] = now
+    async def _seen(self) -> None:
         try:
             await database_sync_to_async(assignment.presence_seen)(agent_id=self.agent.pk)
-        except Exception:  # the next beat tries again
+        except Exception:  # the presence runs out a little sooner; nothing else is lost
             logger.exception("could not refresh the presence of agent %s", self.agent.pk)
 
     async def _connect_ticket(self, query: QueryDict) -> None:
@@ -245,9 +224,9 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     async def _connect_inbox(self, query: QueryDict) -> None:
         self.inbox_filter = InboxFilter.from_query(query)
         # The page's own query string, for the links of a list re-sent after a reconnect.
-        self.page_query = query.copy()
+        page_query = query.copy()
         for key in ("inbox", "t", "m"):
-            self.page_query.pop(key, None)
+            page_query.pop(key, None)
         await self._join(INBOX_GROUP)
         await self.accept()
         await self._arrive(query)
@@ -257,7 +236,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
             )
             if changed:
                 html = await database_sync_to_async(fragments.inbox_list)(
-                    self.inbox_filter, self.agent, page_size=INBOX_PAGE_SIZE, query=self.page_query
+                    self.inbox_filter, self.agent, page_size=INBOX_PAGE_SIZE, query=page_query
                 )
                 await self.send(text_data=html)
 
@@ -283,31 +262,44 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined.append(group)
-        if self._keeper is None:
-            self._keeper = asyncio.create_task(self._keep_up())
+        if self._keeper is None and self._keeper_timer is None:
+            self._keeper = asyncio.create_task(self._keep_up(first=True))
 
-    async def _keep_up(self) -> None:
+    async def _keep_up(self, first: bool = False) -> None:
         """What an open tab needs over hours:
         - channel layers forget a group member after `group_expiry` (a day by default),
           so a tab open longer would go quietly deaf: it re-joins at half that interval;
         - its session can end without a logout here (expiry, the agent disabled or their
           password changed): it re-reads the session every DESK_SESSION_RECHECK_SECONDS
-          and at the session's expiry, and closes (4401) once it no longer signs in."""
+          and at the session's expiry, and closes (4401) once it no longer signs in.
+        Each step runs as a short task and schedules the next with a timer: an idle tab
+        holds a timer, not a sleeping task (a socket's memory: docs/perf.md, benchmark 5)."""
         loop = asyncio.get_running_loop()
-        rejoin_every = getattr(self.channel_layer, "group_expiry", 86400) / 2
-        next_rejoin = loop.time() + rejoin_every
-        next_check = loop.time() + await self._seconds_to_next_check()
-        while True:
-            await asyncio.sleep(max(0.0, min(next_rejoin, next_check) - loop.time()))
-            if loop.time() >= next_check:
+        now = loop.time()
+        if first:
+            self._next_rejoin = now + getattr(self.channel_layer, "group_expiry", 86400) / 2
+            self._next_check = now + await self._seconds_to_next_check()
+        else:
+            if now >= self._next_check:
                 if not await database_sync_to_async(self._still_signed_in)():
                     await self._sign_out()
                     return
-                next_check = loop.time() + await self._seconds_to_next_check()
-            if loop.time() >= next_rejoin:
+                self._next_check = loop.time() + await self._seconds_to_next_check()
+            if now >= self._next_rejoin:
                 for group in list(self.joined):
                     await self.channel_layer.group_add(group, self.channel_name)
-                next_rejoin = loop.time() + rejoin_every
+                self._next_rejoin = loop.time() + (
+                    getattr(self.channel_layer, "group_expiry", 86400) / 2
+                )
+        if self.gone:
+            return
+        self._keeper_timer = loop.call_at(
+            min(self._next_rejoin, self._next_check), self._keep_up_soon
+        )
+
+    def _keep_up_soon(self) -> None:
+        self._keeper_timer = None
+        self._keeper = asyncio.create_task(self._keep_up())
 
     async def _sign_out(self) -> None:
         """Close as signed out (the page goes to login); nothing is sent after that."""
@@ -332,18 +324,19 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         if self.locale_counted:
             realtime.tab_locale_closed(self.locale_key)
             self.locale_counted = False
+        if self._keeper_timer is not None:
+            self._keeper_timer.cancel()
+            self._keeper_timer = None
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-            realtime.tab_closed()
+        if self.counted:
+            self.counted = False
+            realtime.tab_closed(self.agent.pk)
             # Present for DESK_AWAY_AFTER_SECONDS from now: a reload or a move to
             # another page is not leaving.
-            await self._seen(0)
+            await self._seen()
         try:
             if self.ticket_id is not None and self.joined:
                 await self.channel_layer.group_send(

@@ -44,6 +44,7 @@ seconds while it has open tabs (see `PresenceSweep`) and announces them.
 """
 
 import asyncio
+import collections
 import contextvars
 import hashlib
 import logging
@@ -58,6 +59,7 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from desk import fragments, localization, selectors
@@ -370,24 +372,36 @@ _sweeps: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceSweep]" =
 )
 
 
-def tab_opened() -> None:
-    """A socket opened on this loop (called on it): the loop's sweep runs while it has any."""
+def tab_opened(agent_id: int) -> None:
+    """A socket of the agent opened on this loop (called on it): the loop's sweep runs
+    while it has any, and its beat keeps their presence fresh."""
     loop = asyncio.get_running_loop()
     sweep = _sweeps.get(loop)
     if sweep is None:
         sweep = _sweeps[loop] = PresenceSweep(loop)
     sweep.tabs += 1
+    sweep.agents[agent_id] += 1
     if sweep.task is None:
         sweep.task = loop.create_task(sweep._run())
+        sweep.beat = loop.create_task(sweep._beat())
 
 
-def tab_closed() -> None:
+def tab_closed(agent_id: int) -> None:
     sweep = _sweeps.get(asyncio.get_running_loop())
     if sweep is not None:
         sweep.tabs -= 1
+        sweep.agents[agent_id] -= 1
+        if sweep.agents[agent_id] <= 0:
+            del sweep.agents[agent_id]
         if sweep.tabs <= 0 and sweep.task is not None:
             sweep.task.cancel()
-            sweep.task = None
+            sweep.beat.cancel()
+            sweep.task = sweep.beat = None
+
+
+def heartbeat_seconds() -> float:
+    """How often an open tab refreshes its agent's presence: well within the away delay."""
+    return max(0.5, min(30.0, settings.DESK_AWAY_AFTER_SECONDS / 4))
 
 
 class PresenceSweep:
@@ -399,7 +413,24 @@ class PresenceSweep:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.tabs = 0
+        self.agents: collections.Counter[int] = collections.Counter()  # open tabs each
         self.task: asyncio.Task | None = None
+        self.beat: asyncio.Task | None = None
+
+    async def _beat(self) -> None:
+        """Every `heartbeat_seconds()`, every agent with a tab open here is still present:
+        one write for all of them, rather than a timer in each socket (a socket's memory
+        is most of what an idle desk costs: docs/perf.md, benchmark 5)."""
+        from desk import assignment  # it announces through this module
+
+        while True:
+            await asyncio.sleep(heartbeat_seconds())
+            try:
+                await database_sync_to_async(assignment.presence_seen_many)(
+                    agent_ids=list(self.agents)
+                )
+            except Exception:  # the next beat tries again
+                logger.exception("could not refresh the presence of this process's agents")
 
     async def _run(self) -> None:
         since = await database_sync_to_async(selectors.presence_cutoff)()
