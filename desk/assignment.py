@@ -127,18 +127,24 @@ def agent_set_capacity(
 # --- presence ------------------------------------------------------------------------------
 
 
-def presence_arrived(*, agent: AbstractBaseUser) -> bool:
-    """A Desk tab of the agent connected. True when the agent was away until now."""
+def presence_arrived(*, agent: AbstractBaseUser, locale: str | None = None) -> bool:
+    """A Desk tab of the agent connected (showing `locale`, `localization.locale_key`,
+    recorded with the presence in the same write, for every server process rendering
+    live fragments: `desk.realtime`). An agent's tabs in two locales (two browsers, no
+    language chosen) record the latest; a tab that finds its own missing from a frame
+    renders it itself.
+    True when the agent was away until now."""
     now = timezone.now()
+    fields = {"last_seen_at": now} if locale is None else {"last_seen_at": now, "locale": locale}
     if Presence.objects.filter(agent_id=agent.pk, last_seen_at__gte=presence_cutoff(now)).update(
-        last_seen_at=now
+        **fields
     ):
         return False
     try:
         with transaction.atomic():
-            Presence.objects.update_or_create(agent_id=agent.pk, defaults={"last_seen_at": now})
+            Presence.objects.update_or_create(agent_id=agent.pk, defaults=fields)
     except IntegrityError:  # another tab of theirs arrived at the same moment
-        Presence.objects.filter(agent_id=agent.pk).update(last_seen_at=now)
+        Presence.objects.filter(agent_id=agent.pk).update(**fields)
     profile = profile_for(agent.pk)
     realtime.announce_agent_status(agent.pk)
     if profile.availability == Availability.ONLINE:

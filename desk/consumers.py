@@ -151,8 +151,7 @@ class DeskConsumer(ApprovalsSocket, AsyncWebsocketConsumer):
         """Everything a handshake reads and writes after the account, in one trip to
         the sync thread: every tab of a restarted server connects at once, and each
         trip waits its turn on that one thread (docs/perf.md, benchmark 4c)."""
-        assignment.presence_arrived(agent=self.agent)
-        localization.record_tab_locale(agent_id=self.agent.pk, key=self.locale_key)
+        assignment.presence_arrived(agent=self.agent, locale=self.locale_key)
         self.status = self._status_on_arrival()
         self.waiting = self._waiting_now()
         self._read_approvals_facts(query)

@@ -9,8 +9,8 @@ always answers in English (its messages are a contract).
 A tab's locale is the pair (language, time zone) it shows, named by one string,
 `locale_key`. Live fragments are rendered once per locale among the open tabs, not
 once per tab (`desk.realtime`): each tab's key is recorded on its agent's presence
-row (`record_tab_locale`), where every server process reads it, and each tab picks
-the rendering made under its own key.
+row as it opens (`assignment.presence_arrived`), where every server process reads it,
+and each tab picks the rendering made under its own key.
 """
 
 import contextlib
@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from desk.exceptions import DeskError
-from desk.models import AgentProfile, Presence
+from desk.models import AgentProfile
 
 TIME_ZONE_MAX_LENGTH = 64
 
@@ -163,14 +163,6 @@ def speaking(key: str):
     with translation.override(language or settings.LANGUAGE_CODE):
         with timezone.override(zoneinfo.ZoneInfo(zone)):
             yield
-
-
-def record_tab_locale(*, agent_id: int, key: str) -> None:
-    """A tab of the agent opened showing `key`: their presence row says so, for every
-    server process rendering live fragments (one write only when it changed). An
-    agent's tabs in two locales (two browsers, no language chosen) record the latest;
-    a tab that finds its own missing from a frame renders it itself."""
-    Presence.objects.filter(agent_id=agent_id).exclude(locale=key).update(locale=key)
 
 
 def agent_set_locale(*, agent: AbstractBaseUser, language: str, time_zone: str) -> None:

@@ -520,7 +520,7 @@ def presence_cutoff(now: datetime | None = None) -> datetime:
 
 
 def listener_locales() -> list[str]:
-    """The locales the agents' open tabs recorded (`localization.record_tab_locale`),
+    """The locales the agents' open tabs recorded (`assignment.presence_arrived`),
     of every agent present."""
     return list(
         Presence.objects.filter(last_seen_at__gte=presence_cutoff())
