@@ -185,8 +185,13 @@ def test_permission_is_asked_from_the_button_only(browser, desk, sign_in):
         context.grant_permissions(["notifications"], origin=desk.url)
         button.click()
         expect(button).to_be_hidden()
-        # Turning the sound off is saved for the next page too.
-        page.get_by_label("Sound").uncheck()
+        # Turning the sound off is saved for the next page too (once its POST answered:
+        # a reload before that would race the save).
+        with page.expect_response(
+            lambda r: "/me/alerts/" in r.url and r.request.method == "POST"
+        ) as saved:
+            page.get_by_label("Sound").uncheck()
+        assert saved.value.ok
         expect(page.locator("#alerts-menu input[name=notify_sound]")).not_to_be_checked()
         page.reload()
         expect(page.locator("#alerts-menu input[name=notify_sound]")).not_to_be_checked()
