@@ -233,6 +233,9 @@ async def test_a_ticket_tab_gets_the_side_bar_and_new_lines_in_its_language(
     assert "Assigned" in english_side and "Zugewiesen" not in english_side
     # The ticket's opening, in each reader's time zone and way of writing dates.
     assert "2. Mär 2026, 00:30" in german_side and "Mar 1, 2026 18:30" in english_side
+    # The system line of the claim, worded for each reader.
+    assert "Sam Okafor hat das Ticket übernommen." in await maya.find("Sam Okafor hat")
+    assert "Sam Okafor claimed the ticket." in await sam.find("Sam Okafor claimed")
 
     await reply(ticket_id=ticket.pk, agent=english, text="On it")
     german_line, english_line = await maya.wait_for("On it"), await sam.wait_for("On it")
