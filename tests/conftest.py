@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import translation
 
 from bots.services import api_key_create, bot_deploy, bot_set_connected
+from desk.models import AgentProfile
 
 
 @pytest.fixture
@@ -118,3 +119,12 @@ def english_after_each_test():
     later test renders outside a request (a live fragment, a task) would be in German."""
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def german_client(other_agent) -> Client:
+    """Sam reads Desk in German (chosen on the profile), whatever the browser says."""
+    AgentProfile.objects.update_or_create(agent=other_agent, defaults={"language": "de"})
+    client = Client()
+    client.force_login(other_agent)
+    return client

@@ -18,15 +18,6 @@ def ticket(connected_bot):
     )[0]
 
 
-@pytest.fixture
-def german_client(other_agent) -> Client:
-    """Sam reads Desk in German (chosen on the profile)."""
-    AgentProfile.objects.update_or_create(agent=other_agent, defaults={"language": "de"})
-    client = Client()
-    client.force_login(other_agent)
-    return client
-
-
 def act(client: Client, ticket, **data) -> str:
     """A ticket action posted from the page; the page it comes back to."""
     return client.post(f"/tickets/{ticket.pk}/actions/", data, follow=True).content.decode()

@@ -7,11 +7,10 @@ catalogue existed shows its text unchanged.
 """
 
 import pytest
-from django.test import Client
 from django.utils import translation
 
 from desk import fragments, labels, selectors, services, system_lines, transcript
-from desk.models import AgentProfile, Label, Message, Ticket
+from desk.models import Label, Message, Ticket
 
 # A value for every placeholder a sentence of the catalogue may name.
 SAMPLES = {
@@ -35,15 +34,6 @@ def ticket(connected_bot):
         bot=connected_bot, conversation_id="conv-1", title="Refund please", user_name="Jo"
     )
     return ticket
-
-
-@pytest.fixture
-def german_client(other_agent) -> Client:
-    """Sam reads Desk in German (chosen on the profile), whatever the browser says."""
-    AgentProfile.objects.update_or_create(agent=other_agent, defaults={"language": "de"})
-    client = Client()
-    client.force_login(other_agent)
-    return client
 
 
 def system_texts(ticket: Ticket) -> list[str]:
