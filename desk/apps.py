@@ -13,7 +13,9 @@ class DeskConfig(AppConfig):
 
 def _keep_search_triggers(sender, using: str = "default", **kwargs) -> None:
     """After every `migrate`: SQLite loses a table's triggers when a migration rebuilds
-    the table, so the search index's are put back (desk.search_index.ensure)."""
-    from desk import search_index
+    the table, so the search index's and the closed count's are put back
+    (desk.search_index.ensure, desk.closed_count.ensure)."""
+    from desk import closed_count, search_index
 
     search_index.ensure(connections[using])
+    closed_count.ensure(connections[using])

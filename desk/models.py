@@ -624,3 +624,17 @@ class LabelSettings(models.Model):
 
     def __str__(self) -> str:
         return "label settings"
+
+
+class ClosedCount(models.Model):
+    """How many tickets are closed: the sum of these rows, kept by database triggers on
+    `desk_ticket` (desk.closed_count), never written from Python."""
+
+    shard = models.PositiveSmallIntegerField(primary_key=True)
+    tickets = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "desk_closed_count"
+
+    def __str__(self) -> str:
+        return f"{self.tickets} closed (row {self.shard})"
