@@ -626,13 +626,25 @@ def _probe_row(tickets: int) -> int:
     return tickets // 2 + 21
 
 
+def reports_probe_row() -> int:
+    """The oldest open ticket of the reports dataset, or the last one if none is open
+    (its numbers are its conversation's: `conv-N`, "Question number N", "User N",
+    "userN@example.com")."""
+    conversations = Ticket.objects.values_list("conversation_id", flat=True)
+    conversation = (
+        conversations.exclude(status=Status.CLOSED).order_by("id").first()
+        or conversations.order_by("-id").first()
+    )
+    return int(conversation.removeprefix("conv-"))
+
+
 def search_queries(dataset: str, tickets: int) -> dict[str, str]:
     """What agents search for: an order number, a customer's email, their name, and a
     word found in most tickets. On the search dataset also a surname with a word of the
     conversation; on the inbox dataset (uniform text: "Question number 50021", "User
     50021", "user50021@example.com"), each is a rare word beside words every ticket has."""
-    i = _probe_row(tickets)
-    if dataset == "inbox":
+    i = reports_probe_row() if dataset == "reports" else _probe_row(tickets)
+    if dataset in ("inbox", "reports"):
         return {
             "order number": f"number {i}",
             "email": f"user{i}@example.com",
@@ -651,7 +663,7 @@ def search_queries(dataset: str, tickets: int) -> dict[str, str]:
 
 def search_probe(dataset: str, tickets: int) -> dict:
     """Each search's queries and matches in-process, and a session for the benchmark."""
-    user = agents(1)[0]
+    user = agents(REPORT_AGENTS + 1)[-1] if dataset == "reports" else agents(1)[0]
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     found = {"session": session_for(user), "searches": {}}

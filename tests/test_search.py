@@ -219,3 +219,28 @@ def test_a_transcript_too_big_to_index_still_takes_new_lines(connected_bot):
     assert Message.objects.filter(ticket=ticket).count() == 121
     assert found(lines[0].split()[0]) == set()  # too much at once: not indexed
     assert found("enormous") == {ticket.pk} and found("still here") == {ticket.pk}
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["few matches", "many matches"])
+def test_an_open_list_search_reads_from_the_first_open_ticket_and_misses_none(
+    connected_bot, monkeypatch, many
+):
+    """An open list's search skips the closed history before the first open ticket
+    (selectors.FIRST_OPEN_SQL); it moves as tickets close and reopen, and a closed list's
+    search still reads it all. "Many matches" is SQLite's other plan (search_q)."""
+    if many:
+        monkeypatch.setattr(selectors, "MANY_MATCHES", 2)
+    oldest, old_open, closed, newest = (
+        make(connected_bot, n, title=f"Refund {n}").pk for n in ("a", "b", "c", "d")
+    )
+    Ticket.objects.filter(pk__in=[oldest, closed]).update(status="closed")
+    assert found("refund") == found("refu") == {old_open, newest}
+    assert found("refund", "closed") == {oldest, closed}
+    Ticket.objects.filter(pk=old_open).update(status="closed")
+    assert found("refund") == {newest}
+    assert found("refund", "closed") == {oldest, old_open, closed}
+    Ticket.objects.filter(pk=oldest).update(status="pending")  # reopened, the oldest
+    assert found("refund") == found("refund", "pending") == {oldest, newest}
+    Ticket.objects.filter(pk__in=[oldest, newest]).update(status="closed")  # none open
+    assert found("refund") == set()
+    assert found("refund", "closed") == {oldest, old_open, closed, newest}
