@@ -2,6 +2,7 @@
 
     python bench/run.py [--only 2,3] [--no-docs]
     python bench/run.py --large      # Reports at 1M tickets, search at 1M lines (make bench-large)
+    python bench/run.py --large --only 3 --no-docs   # just the inbox and its searches at 1M
 
 Every benchmark starts real daphne processes (bench.baseline_asgi: Desk plus the
 /bench/ baseline routes, DEBUG off, a SQLite file under var/bench/) on free local
@@ -1238,9 +1239,10 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/perf.md")
     parser.add_argument(
         "--large", action="store_true",
-        help="the largest sizes: the Reports at 100k and 1M tickets, the search at 1M "
-        "lines, fan-out to 5,000 sockets on one process and 2 × 1,000 through Redis "
-        "(its table goes in its own block)",
+        help="the largest sizes: the Reports at 100k and 1M tickets (6), the inbox and its "
+        "searches at 100k and 1M tickets (3), the search at 1M lines (9), fan-out to 5,000 "
+        "sockets on one process and 2 × 1,000 through Redis (4); --only picks among them "
+        "(its table goes in its own block, rewritten only by a run of them all)",
     )
     parser.add_argument(
         "--languages",
