@@ -54,6 +54,10 @@ run: setup
 # The racing-writer tests also run on PostgreSQL, where the constraints are the real answer,
 # and so do the tests of input PostgreSQL refuses where SQLite does not (`postgres`).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/desk
+# The whole suite runs on this many pytest-xdist workers, a test module at a time (a
+# module's servers and browser start once). More workers than cores: many tests wait on
+# timers and idle sockets rather than compute.
+PYTEST_WORKERS ?= 4
 
 test: $(VENV)/.installed $(SDK_VENV)/.installed translations
 	@mkdir -p var
@@ -64,7 +68,7 @@ test: $(VENV)/.installed $(SDK_VENV)/.installed translations
 		DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -m "concurrency or postgres" -p no:cacheprovider || exit 1; \
 	elif [ "$${CI:-}" = true ]; then echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; \
 	else echo "PostgreSQL not running: racing-writer tests ran on SQLite only."; fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 	@echo "The bot SDK ($(SDK)), against a Desk server its tests start:"
 	DESK_PYTHON=$(abspath $(PY)) $(SDK_PY) -m pytest $(SDK) $(SDK_PYTEST_ARGS)
 

@@ -10,6 +10,32 @@ from django.utils import translation
 from bots.services import api_key_create, bot_deploy, bot_set_connected
 from desk.models import AgentProfile
 
+DB_FIXTURES = ("db", "transactional_db", "django_db_reset_sequences",
+               "django_db_serialized_rollback", "live_server")
+
+
+class SlowFirst:
+    """`make test` spreads the tests over pytest-xdist workers a module at a time (`--dist
+    loadscope`: a module's servers and browser start once), in the order collected. The
+    slow tests that use no test database (real processes: servers, browsers, `make run`, a
+    crash) come first, so that the longest are not left running alone at the end. Those
+    that use the database keep pytest-django's order (plain, then transactional), which is
+    why this runs after it."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: 0 if is_slow_without_db(item) else 1)
+
+
+def is_slow_without_db(item) -> bool:
+    if not item.get_closest_marker("slow") or item.get_closest_marker("django_db"):
+        return False
+    return not any(name in item.fixturenames for name in DB_FIXTURES)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(SlowFirst(), "desk-slow-first")
+
 
 @pytest.fixture
 def admin_user(db):

@@ -56,7 +56,9 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_message(tmp_path):
                         {"text": f"message {message_id}", "messageId": message_id},
                     )
                 except OSError:
-                    status = None  # the server died under this request
+                    # The server died under this request: the bot stops sending and
+                    # re-sends what it is unsure of once the server is back (below).
+                    return
                 if status == 202:
                     with lock:
                         acknowledged.add(message_id)

@@ -32,9 +32,19 @@ from processes import (
 
 POSTGRES = os.environ.get("DESK_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-# A Redis database number of this run's own (1-14: 0 is everyone's default, and other
-# tests use 15), so a flush never touches anyone else's keys.
-REDIS_DB = 1 + os.getpid() % 14
+
+
+def _redis_db() -> int:
+    """A Redis database number of this run's own (1-14: 0 is everyone's default, and other
+    tests use 15), so a flush never touches anyone else's keys. Under pytest-xdist the
+    workers of one run (children of one process) each take a different one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        return 1 + (os.getppid() + int(worker[2:])) % 14
+    return 1 + os.getpid() % 14
+
+
+REDIS_DB = _redis_db()
 
 AGENT = ("maya", "maya-pw-7q2v!", "Maya", "Lopez")  # username, password, first, last
 BOT_ID = "scaled-bot"
