@@ -1,15 +1,20 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
+HTTP requests run their sync code on threads kept for reuse (desk/handler.py).
 Outermost, the client address (trusted proxies, desk/forwarded.py) and the access log;
 websockets then pass Django's CSRF origin rule (desk/origin.py) and session auth.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desk.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from desk.handler import ReusingASGIHandler  # noqa: E402
+
+django_asgi_app = ReusingASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -31,3 +36,8 @@ application = ClientAddressMiddleware(
         )
     )
 )
+
+import sys  # noqa: E402
+
+if os.environ.get("XSWITCH"):
+    sys.setswitchinterval(float(os.environ["XSWITCH"]))

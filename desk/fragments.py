@@ -217,6 +217,12 @@ def tally_data(ticket_id: int) -> dict:
     return {"ticket_id": ticket_id, "ticket": selectors.transcript_counts(ticket_id)}
 
 
+def tallies_data(ticket_ids: list[int]) -> dict[int, dict]:
+    """`tally_data` for many tickets, read in one query."""
+    counts = selectors.transcript_counts_many(ticket_ids)
+    return {t: {"ticket_id": t, "ticket": counts[t]} for t in ticket_ids}
+
+
 def tally_words(data: dict) -> dict:
     html = render_to_string(
         "desk/ticket.html#transcript-count", {"ticket": data["ticket"], "tally_oob": True}

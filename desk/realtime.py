@@ -124,6 +124,17 @@ def _once_on_commit(announcement: Announcement) -> None:
                 return
 
     def send() -> None:
+        loop = _server_loop() if announcement.message_id is None else None
+        if loop is not None:
+            # A fresh context, as for the counts (see counts_changed).
+            loop.call_soon_threadsafe(
+                _mark_ticket_changed,
+                loop,
+                announcement.ticket_id,
+                frozenset(announcement.parts),
+                context=contextvars.Context(),
+            )
+            return
         for group, message in render(announcement):
             group_send(group, message)
         if COUNTS in announcement.parts:
@@ -181,16 +192,29 @@ def render(announcement: Announcement) -> list[tuple[str, dict]]:
             return []
         frame = {"type": "ticket.message", **line, "refresh": announcement.refresh}
         return [(ticket_group(ticket_id), frame)]
-    row = localized("inbox.row", ticket_id)
-    if row is None:
-        return []
-    frames = [(INBOX_GROUP, {"type": "inbox.ticket", **row})]
-    if STATE in announcement.parts:
-        state = localized("ticket.state", ticket_id)
-        frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **state}))
-    elif TALLY in announcement.parts:
-        tally = localized("ticket.tally", ticket_id)
-        frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **tally}))
+    return render_changes({ticket_id: announcement.parts})
+
+
+def render_changes(changed: dict[int, "set[str] | frozenset[str]"]) -> list[tuple[str, dict]]:
+    """The group messages for changed tickets ({ticket id: parts}): their rows read in
+    one query for all of them, and so are their transcript tallies."""
+    rows = localized_many("inbox.row", list(changed))
+    tallies = localized_many(
+        "ticket.tally", [t for t, parts in changed.items() if TALLY in parts and STATE not in parts]
+    )
+    frames = []
+    for ticket_id, parts in changed.items():
+        row = rows.get(ticket_id)
+        if row is None:
+            continue
+        frames.append((INBOX_GROUP, {"type": "inbox.ticket", **row}))
+        if STATE in parts:
+            state = localized("ticket.state", ticket_id)
+            frames.append((ticket_group(ticket_id), {"type": "ticket.changed", **state}))
+        elif ticket_id in tallies:
+            frames.append(
+                (ticket_group(ticket_id), {"type": "ticket.changed", **tallies[ticket_id]})
+            )
     return frames
 
 
@@ -210,6 +234,8 @@ class LiveFragment:
     load: Callable[..., Any]
     words: Callable[[Any], dict]
     facts: Callable[[Any], dict] = lambda loaded: {}
+    # For a fragment of one argument: `load` for many at once ({argument: loaded}).
+    load_many: Callable[[list], dict] | None = None
 
 
 # Every live fragment by name: the group message names its fragment and arguments, so
@@ -234,6 +260,28 @@ def localized(name: str, *args: object) -> dict | None:
         with localization.speaking(key):
             by_locale[key] = live.words(loaded)
     return {**live.facts(loaded), "fragment": name, "args": list(args), "locales": by_locale}
+
+
+def localized_many(name: str, args: list) -> dict[Any, dict]:
+    """`localized` for many fragments of one argument ({argument: body}), read together
+    when the fragment can (`load_many`); each locale is entered once for all of them."""
+    if not args:
+        return {}
+    live = LIVE[name]
+    if live.load_many is not None:
+        loaded = live.load_many(args)
+    else:
+        loaded = {arg: live.load(arg) for arg in args}
+    bodies = {
+        arg: {**live.facts(data), "fragment": name, "args": [arg], "locales": {}}
+        for arg, data in loaded.items()
+        if data is not None
+    }
+    for key in listener_locales():
+        with localization.speaking(key):
+            for arg, body in bodies.items():
+                body["locales"][key] = live.words(loaded[arg])
+    return bodies
 
 
 def words_for_one(message: dict, key: str) -> dict | None:
@@ -362,6 +410,67 @@ class CountsBroadcast:
             self.task = None
 
 
+# --- changed tickets ----------------------------------------------------------------------
+
+
+_changes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChangesBroadcast]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mark_ticket_changed(
+    loop: asyncio.AbstractEventLoop, ticket_id: int, parts: frozenset[str]
+) -> None:
+    """On the loop's own thread."""
+    broadcast = _changes.get(loop)
+    if broadcast is None:
+        broadcast = _changes[loop] = ChangesBroadcast(loop)
+    broadcast.mark(ticket_id, parts)
+
+
+class ChangesBroadcast:
+    """The changed tickets of one server process, rendered off the request that changed
+    them, together (see `render_changes`).
+
+    A request that changes a ticket marks it here after its commit and answers; its
+    new transcript line, if any, has already gone out from the request itself (that is
+    what the person waiting on the other side sees first). The rows, side bars and
+    tallies follow from this task, on the sync thread that runs the websockets'
+    database work: the first change after a quiet spell at once, and every change that
+    commits while a batch is read and sent in the next batch, each ticket once with
+    what all its changes moved. It is read after the last commit it reports, so it is
+    never older than the change (the database stays the truth).
+
+    Lives on the event loop's thread only (no locks).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: dict[int, set[str]] = {}
+        self.task: asyncio.Task | None = None
+
+    def mark(self, ticket_id: int, parts: frozenset[str]) -> None:
+        self.pending.setdefault(ticket_id, set()).update(parts)
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, {}
+                try:
+                    frames = await database_sync_to_async(render_changes)(batch)
+                    layer = get_channel_layer()
+                    for group, message in frames:
+                        await layer.group_send(group, message)
+                except Exception:
+                    logger.exception("Changed tickets could not be announced")
+                if any(COUNTS in parts for parts in batch.values()):
+                    _mark_counts_dirty(self.loop)
+        finally:
+            self.task = None
+
+
 # --- agents who went away ------------------------------------------------------------------
 
 # Seconds between two looks for agents who just went away, per server process.
@@ -453,7 +562,11 @@ class PresenceSweep:
 # --- desk's live fragments ------------------------------------------------------------------
 
 live_fragment(
-    "inbox.row", load=selectors.inbox_row, facts=fragments.row_facts, words=fragments.row_words
+    "inbox.row",
+    load=selectors.inbox_row,
+    load_many=selectors.inbox_rows,
+    facts=fragments.row_facts,
+    words=fragments.row_words,
 )
 live_fragment(
     "inbox.counts",
@@ -470,6 +583,7 @@ live_fragment(
 live_fragment(
     "ticket.tally",
     load=fragments.tally_data,
+    load_many=fragments.tallies_data,
     facts=lambda data: {"ticket_id": data["ticket_id"]},
     words=fragments.tally_words,
 )

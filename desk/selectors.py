@@ -192,6 +192,12 @@ def inbox_row(ticket_id: int) -> Ticket | None:
     return next(iter(with_row_details(inbox_tickets().filter(pk=ticket_id))), None)
 
 
+def inbox_rows(ticket_ids: list[int]) -> dict[int, Ticket]:
+    """`inbox_row` for many tickets, in the queries of one inbox page."""
+    rows = with_row_details(inbox_tickets().filter(pk__in=ticket_ids))
+    return {ticket.pk: ticket for ticket in rows}
+
+
 MAX_ROW_ID = 2**63 - 1  # the largest id a database column holds
 
 
@@ -666,6 +672,23 @@ def transcript_counts(ticket_id: int) -> dict:
         message_count=Count("id", filter=Q(kind__in=CONVERSATION_KINDS)),
         note_count=Count("id", filter=Q(kind=Message.Kind.NOTE)),
     )
+
+
+def transcript_counts_many(ticket_ids: list[int]) -> dict[int, dict]:
+    """`transcript_counts` for many tickets, in one query."""
+    counts = {ticket_id: {"message_count": 0, "note_count": 0} for ticket_id in ticket_ids}
+    rows = (
+        Message.objects.filter(ticket_id__in=ticket_ids)
+        .order_by()
+        .values("ticket_id")
+        .annotate(
+            message_count=Count("id", filter=Q(kind__in=CONVERSATION_KINDS)),
+            note_count=Count("id", filter=Q(kind=Message.Kind.NOTE)),
+        )
+    )
+    for row in rows:
+        counts[row.pop("ticket_id")] = row
+    return counts
 
 
 def _line_count(**condition) -> Coalesce:

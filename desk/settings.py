@@ -180,6 +180,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Kept open: a request's thread is reused with its connection (desk/handler.py),
+            # and the one thread that runs the websockets' database work keeps its own.
+            "CONN_MAX_AGE": None,
             # A file (threads in tests share it), one per test run so parallel runs never meet.
             "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
