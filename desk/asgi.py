@@ -36,8 +36,3 @@ application = ClientAddressMiddleware(
         )
     )
 )
-
-import sys  # noqa: E402
-
-if os.environ.get("XSWITCH"):
-    sys.setswitchinterval(float(os.environ["XSWITCH"]))

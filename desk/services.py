@@ -217,9 +217,8 @@ def post_user_message(
         raise TicketClosed(
             "There is no open ticket for this conversation. Call startHitl first."
         )
-    if external_id:
-        if found := Message.objects.filter(ticket=ticket, external_id=external_id).first():
-            return found, False
+    # A messageId seen before is found by the unique constraint the insert meets (no
+    # read first: a retry is rare, every message pays for a read).
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -239,9 +238,11 @@ def post_user_message(
             alerts.customer_wrote(ticket, message)
     except IntegrityError:
         if external_id:
-            return Message.objects.get(ticket=ticket, external_id=external_id), False
+            found = Message.objects.filter(ticket=ticket, external_id=external_id).first()
+            if found is not None:
+                return found, False
         raise
-    realtime.announce_message(ticket.pk, message.pk)
+    realtime.announce_message(ticket.pk, message.pk, line=message if content is None else None)
     if answered:
         # The status changed: its row, the counts and the side bar all move.
         realtime.announce_ticket_changed(ticket.pk)
