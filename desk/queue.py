@@ -93,9 +93,10 @@ def staffing() -> tuple[int, int]:
     """(agents online, agents available): online by choice and with a Desk tab open,
     and of those, the ones under capacity (routing's eligible agents)."""
     online = available = 0
-    for agent in selectors.agents_with_status(load=True).filter(status="online"):
+    agents = selectors.agents_with_status(load=True).filter(status="online")
+    for load, capacity in agents.values_list("load", "capacity"):
         online += 1
-        available += agent.load < agent.capacity
+        available += load < capacity
     return online, available
 
 
