@@ -28,7 +28,7 @@ def test_an_escalation_on_a_reaches_an_agent_websocket_on_b(cluster):
             base_url=cluster.a.url, conversationId=conversation(), title=title
         )
         assert status == 201
-        row = inbox_on_b.wait_for(title)
+        row = inbox_on_b.wait_for(f'<span class="title">{title}</span>')  # not its alert
     assert "pending" in row
 
 

@@ -62,7 +62,7 @@ def test_a_tab_open_on_b_gets_the_ticket_escalated_on_a(cluster):
         )
         assert status == 201
         assert ticket["status"] == "assigned"
-        row = inbox_on_b.wait_for(title)
+        row = inbox_on_b.wait_for(f'<span class="title">{title}</span>')  # not its alert
     assert "status-assigned" in row and "Maya Lopez" in row
 
 
