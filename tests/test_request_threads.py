@@ -1,0 +1,69 @@
+"""HTTP requests run their sync code on threads kept for reuse (desk/handler.py): the
+next request takes a finished request's thread with its database connection still open,
+while a slow request still holds only its own thread, so the others go on beside it.
+
+Requests go through the project's ASGI application (httpx's ASGI transport).
+"""
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+
+from desk import handler
+from desk.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def http(settings):
+    settings.ROOT_URLCONF = "tests.request_threads_urls"
+    settings.ALLOWED_HOSTS = ["localhost"]
+    transport = httpx.ASGITransport(app=application)
+    return httpx.AsyncClient(transport=transport, base_url="http://localhost")
+
+
+async def test_the_next_request_reuses_a_finished_ones_thread_and_connection(http):
+    async with http:
+        first = (await http.get("/where/")).json()
+        second = (await http.get("/where/")).json()
+    assert second == first
+
+
+async def test_slow_requests_run_side_by_side(http):
+    async with http:
+        started = time.monotonic()
+        answers = await asyncio.gather(*(http.get("/slow/?seconds=0.6") for _ in range(4)))
+        took = time.monotonic() - started
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.json()["thread"] for a in answers}) == 4
+    assert took < 4 * 0.6 * 0.7, f"four 0.6 s requests took {took:.2f} s: not side by side"
+
+
+async def test_a_request_waits_for_no_slow_one(http):
+    async with http:
+        slow = asyncio.ensure_future(http.get("/slow/?seconds=1.5"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        assert (await http.get("/where/")).status_code == 200
+        assert time.monotonic() - started < 1.0
+        assert (await slow).status_code == 200
+
+
+def request_threads() -> int:
+    return sum(t.name.startswith("desk-request") for t in threading.enumerate())
+
+
+async def test_after_a_burst_only_a_few_idle_threads_stay(http):
+    burst = handler.KEEP_IDLE + 6
+    async with http:
+        answers = await asyncio.gather(*(http.get("/slow/?seconds=0.3") for _ in range(burst)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["thread"] for a in answers}) == burst
+    deadline = time.monotonic() + 5
+    while request_threads() > handler.KEEP_IDLE and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert request_threads() <= handler.KEEP_IDLE
