@@ -380,7 +380,14 @@ def post_message(
     """Store the end user's message in the conversation's open ticket (202); agents see it
     live. The same `messageId` again stores nothing new and answers the stored message
     with `duplicate: true`. 409 `ticket_closed` when the conversation has no open ticket."""
-    bot = bot_for_key(request, bot_id)
+    # The open ticket and its bot in one read; without a ticket, the bot alone says
+    # which answer it is (404: no such bot; 409: no open ticket).
+    ticket = services.open_ticket_with_bot(
+        bots=bot_services.bots_for_key(request.api_key),
+        bot_id=bot_id,
+        conversation_id=conversation_id,
+    )
+    bot = ticket.bot if ticket is not None else bot_for_key(request, bot_id)
     rich = None
     if payload.type != "text" or payload.payload is not None:
         data = payload.model_dump(exclude={"messageId", "userName", "text"}, exclude_none=True)
@@ -397,6 +404,7 @@ def post_message(
         external_id=payload.messageId,
         user_name=payload.userName.strip(),
         content=rich,
+        ticket=ticket,
     )
     return Status(202, message_json(message, duplicate=not created))
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -197,6 +198,20 @@ def open_ticket_for_conversation(*, bot: Bot, conversation_id: str) -> Ticket:
     raise NotFound("No ticket for this conversation.")
 
 
+def open_ticket_with_bot(*, bots: QuerySet, bot_id: str, conversation_id: str) -> Ticket | None:
+    """The conversation's open ticket and its bot, read together, if the bot is one of
+    `bots` (those an API key may use); None otherwise (no such bot, or no open ticket)."""
+    return (
+        Ticket.objects.select_related("bot")
+        .filter(bot__in=bots, bot__bot_id=bot_id, conversation_id=conversation_id)
+        .exclude(status=Status.CLOSED)
+        .first()
+    )
+
+
+_NOT_READ = object()
+
+
 def post_user_message(
     *,
     bot: Bot,
@@ -205,14 +220,18 @@ def post_user_message(
     external_id: str | None = None,
     user_name: str = "",
     content: Content | None = None,
+    ticket: Ticket | None | object = _NOT_READ,
 ) -> tuple[Message, bool]:
     """Relay an end-user message into the open ticket. (message, created). `content`: a
-    message of another type than plain text (`desk.content`), its files stored already."""
+    message of another type than plain text (`desk.content`), its files stored already.
+    `ticket`: the open ticket (or None: there is none) when the caller read it already
+    (`open_ticket_with_bot`)."""
     if content is None:
         text = clean_text(text)
     else:
         text = text.strip() or content.text
-    ticket = _open_ticket(bot, conversation_id)
+    if ticket is _NOT_READ:
+        ticket = _open_ticket(bot, conversation_id)
     if ticket is None:
         raise TicketClosed(
             "There is no open ticket for this conversation. Call startHitl first."
