@@ -16,9 +16,13 @@ those every process's tabs recorded on their agents' presence rows, read at most
 `LISTENER_LOCALES_SECONDS`. A tab whose locale a frame lacks (it opened a moment ago, on
 another process) renders that fragment itself (`words_for_one`): never a wrong language.
 
-Rendering happens in the request, after its commit, on the thread that runs every
-sync view: handing it to a thread of its own was measured slower (see docs/perf.md),
-so each announcement renders only what the change can have moved.
+A new transcript line is rendered in its request, after the commit (who waits on the
+other side sees it first). What a change moves besides (its inbox row, the ticket's side
+bar or message count) is rendered off the request on a server: the change marks its
+ticket on the event loop and one task per process renders the marked tickets together,
+on the sync thread of the websockets' database work, at most every CHANGES_INTERVAL
+(see `ChangesBroadcast`; docs/perf.md measured a thread of its own, one by one, slower).
+Each announcement renders only what the change can have moved.
 
 The side-bar counts are the exception: they are a recount of the whole table, the same
 whatever changed, and a burst of changes needs only the last one. A change marks them
@@ -489,6 +493,14 @@ class ChangesBroadcast:
                     _mark_counts_dirty(self.loop)
         finally:
             self.task = None
+
+
+def changes_pending() -> bool:
+    """Whether this process (the running loop's) has changed tickets still to announce:
+    a tab opened now might yet hear of a change made before it opened (harmless: the
+    frame is read after that change's commit). Tests wait on it to open tabs after."""
+    broadcast = _changes.get(asyncio.get_running_loop())
+    return broadcast is not None and broadcast.task is not None
 
 
 # --- agents who went away ------------------------------------------------------------------

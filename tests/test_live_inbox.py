@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from desk import services
+from desk import realtime, services
 from desk.asgi import application
 from desk.models import Message, Ticket
 
@@ -29,6 +29,10 @@ class Tab:
         self.frames: list[str] = []
 
     async def open(self) -> bool:
+        # Changes made just before are announced before the tab opens, as a page loaded
+        # after them shows them already (`realtime.changes_pending`).
+        while realtime.changes_pending():
+            await asyncio.sleep(0.01)
         headers = [(b"host", b"localhost"), (b"origin", self.origin)]  # as a browser sends
         if self.user is not None:
             client = Client()
