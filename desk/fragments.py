@@ -214,7 +214,7 @@ def ticket_state_html(ticket_id: int) -> str:
 
 def tally_data(ticket_id: int) -> dict:
     """The side bar's "N messages · N notes" after a new line, read once."""
-    return {"ticket_id": ticket_id, "ticket": selectors.transcript_counts(ticket_id)}
+    return tallies_data([ticket_id])[ticket_id]
 
 
 def tallies_data(ticket_ids: list[int]) -> dict[int, dict]:

@@ -379,20 +379,66 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
-_broadcasts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CountsBroadcast]" = (
+# One broadcast of each kind per server process (per event loop), made when first marked.
+_broadcasts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[type, Any]]" = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _mark_counts_dirty(loop: asyncio.AbstractEventLoop) -> None:
+def _broadcast(kind: type, loop: asyncio.AbstractEventLoop) -> Any:
     """On the loop's own thread."""
-    broadcast = _broadcasts.get(loop)
-    if broadcast is None:
-        broadcast = _broadcasts[loop] = CountsBroadcast(loop)
-    broadcast.mark()
+    of_loop = _broadcasts.setdefault(loop, {})
+    if kind not in of_loop:
+        of_loop[kind] = kind(loop)
+    return of_loop[kind]
 
 
-class CountsBroadcast:
+def _mark_counts_dirty(loop: asyncio.AbstractEventLoop) -> None:
+    _broadcast(CountsBroadcast, loop).mark()
+
+
+def _mark_ticket_changed(
+    loop: asyncio.AbstractEventLoop, ticket_id: int, parts: frozenset[str]
+) -> None:
+    _broadcast(ChangesBroadcast, loop).mark(ticket_id, parts)
+
+
+class ThrottledBroadcast:
+    """What one server process sends from its event loop at most every `interval`
+    seconds: the first time after a quiet spell at once, then whatever was marked while
+    the last one was read and sent. Lives on the loop's thread only (no locks).
+    Subclasses say whether anything is marked (`marked`) and read and send it (`send`),
+    taking what they send out of the marks before they read it, so a change marked
+    meanwhile goes in the next round."""
+
+    interval: float
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task: asyncio.Task | None = None
+        self.last_sent = -math.inf
+
+    def wake(self) -> None:
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    def marked(self) -> bool:
+        raise NotImplementedError
+
+    async def send(self) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        try:
+            while self.marked():
+                await asyncio.sleep(max(0.0, self.last_sent + self.interval - self.loop.time()))
+                self.last_sent = self.loop.time()
+                await self.send()
+        finally:
+            self.task = None
+
+
+class CountsBroadcast(ThrottledBroadcast):
     """The side-bar counts of one process, sent at most every `COUNTS_INTERVAL` seconds.
 
     Lives on the event loop's thread only (no locks). The first change after a quiet
@@ -402,51 +448,32 @@ class CountsBroadcast:
     a burst is always in the last frame.
     """
 
+    interval = COUNTS_INTERVAL
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        super().__init__(loop)
         self.dirty = False
-        self.task: asyncio.Task | None = None
-        self.last_sent = -math.inf
 
     def mark(self) -> None:
         self.dirty = True
-        if self.task is None:
-            self.task = self.loop.create_task(self._run())
+        self.wake()
 
-    async def _run(self) -> None:
+    def marked(self) -> bool:
+        return self.dirty
+
+    async def send(self) -> None:
+        self.dirty = False
         try:
-            while self.dirty:
-                await asyncio.sleep(max(0.0, self.last_sent + COUNTS_INTERVAL - self.loop.time()))
-                self.dirty = False
-                self.last_sent = self.loop.time()
-                try:
-                    message = await database_sync_to_async(counts_message)()
-                    await get_channel_layer().group_send(AGENTS_GROUP, message)
-                except Exception:
-                    logger.exception("The inbox counts could not be sent")
-        finally:
-            self.task = None
+            message = await database_sync_to_async(counts_message)()
+            await get_channel_layer().group_send(AGENTS_GROUP, message)
+        except Exception:
+            logger.exception("The inbox counts could not be sent")
 
 
 # --- changed tickets ----------------------------------------------------------------------
 
 
-_changes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChangesBroadcast]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _mark_ticket_changed(
-    loop: asyncio.AbstractEventLoop, ticket_id: int, parts: frozenset[str]
-) -> None:
-    """On the loop's own thread."""
-    broadcast = _changes.get(loop)
-    if broadcast is None:
-        broadcast = _changes[loop] = ChangesBroadcast(loop)
-    broadcast.mark(ticket_id, parts)
-
-
-class ChangesBroadcast:
+class ChangesBroadcast(ThrottledBroadcast):
     """The changed tickets of one server process, rendered off the request that changed
     them, together (see `render_changes`).
 
@@ -465,41 +492,37 @@ class ChangesBroadcast:
     Lives on the event loop's thread only (no locks).
     """
 
+    interval = CHANGES_INTERVAL
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        super().__init__(loop)
         self.pending: dict[int, set[str]] = {}
-        self.task: asyncio.Task | None = None
-        self.last_sent = -math.inf
 
     def mark(self, ticket_id: int, parts: frozenset[str]) -> None:
         self.pending.setdefault(ticket_id, set()).update(parts)
-        if self.task is None:
-            self.task = self.loop.create_task(self._run())
+        self.wake()
 
-    async def _run(self) -> None:
+    def marked(self) -> bool:
+        return bool(self.pending)
+
+    async def send(self) -> None:
+        batch, self.pending = self.pending, {}
         try:
-            while self.pending:
-                await asyncio.sleep(max(0.0, self.last_sent + CHANGES_INTERVAL - self.loop.time()))
-                self.last_sent = self.loop.time()
-                batch, self.pending = self.pending, {}
-                try:
-                    frames = await database_sync_to_async(render_changes)(batch)
-                    layer = get_channel_layer()
-                    for group, message in frames:
-                        await layer.group_send(group, message)
-                except Exception:
-                    logger.exception("Changed tickets could not be announced")
-                if any(COUNTS in parts for parts in batch.values()):
-                    _mark_counts_dirty(self.loop)
-        finally:
-            self.task = None
+            frames = await database_sync_to_async(render_changes)(batch)
+            layer = get_channel_layer()
+            for group, message in frames:
+                await layer.group_send(group, message)
+        except Exception:
+            logger.exception("Changed tickets could not be announced")
+        if any(COUNTS in parts for parts in batch.values()):
+            _mark_counts_dirty(self.loop)
 
 
 def changes_pending() -> bool:
     """Whether this process (the running loop's) has changed tickets still to announce:
     a tab opened now might yet hear of a change made before it opened (harmless: the
     frame is read after that change's commit). Tests wait on it to open tabs after."""
-    broadcast = _changes.get(asyncio.get_running_loop())
+    broadcast = _broadcasts.get(asyncio.get_running_loop(), {}).get(ChangesBroadcast)
     return broadcast is not None and broadcast.task is not None
 
 

@@ -189,7 +189,7 @@ def row_labels() -> Prefetch:
 
 def inbox_row(ticket_id: int) -> Ticket | None:
     """One ticket as its inbox row shows it (for a live push)."""
-    return next(iter(with_row_details(inbox_tickets().filter(pk=ticket_id))), None)
+    return inbox_rows([ticket_id]).get(ticket_id)
 
 
 def inbox_rows(ticket_ids: list[int]) -> dict[int, Ticket]:
@@ -665,17 +665,9 @@ def transcript_tail(
     return page, (page[0].pk if more and page else 0)
 
 
-def transcript_counts(ticket_id: int) -> dict:
-    """The conversation's lines and the notes of one ticket, as `ticket_with_counts`
-    counts them."""
-    return Message.objects.filter(ticket_id=ticket_id).aggregate(
-        message_count=Count("id", filter=Q(kind__in=CONVERSATION_KINDS)),
-        note_count=Count("id", filter=Q(kind=Message.Kind.NOTE)),
-    )
-
-
 def transcript_counts_many(ticket_ids: list[int]) -> dict[int, dict]:
-    """`transcript_counts` for many tickets, in one query."""
+    """The conversation's lines and the notes of each ticket, as `ticket_with_counts`
+    counts them, in one query."""
     counts = {ticket_id: {"message_count": 0, "note_count": 0} for ticket_id in ticket_ids}
     rows = (
         Message.objects.filter(ticket_id__in=ticket_ids)

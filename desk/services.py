@@ -182,12 +182,13 @@ def start_hitl(
     return ticket, True
 
 
+def _open_tickets(conversation_id: str) -> QuerySet[Ticket]:
+    """The conversation's open ticket (one per bot at most), to narrow to its bot."""
+    return Ticket.objects.filter(conversation_id=conversation_id).exclude(status=Status.CLOSED)
+
+
 def _open_ticket(bot: Bot, conversation_id: str) -> Ticket | None:
-    return (
-        Ticket.objects.filter(bot=bot, conversation_id=conversation_id)
-        .exclude(status=Status.CLOSED)
-        .first()
-    )
+    return _open_tickets(conversation_id).filter(bot=bot).first()
 
 
 def open_ticket_for_conversation(*, bot: Bot, conversation_id: str) -> Ticket:
@@ -202,9 +203,9 @@ def open_ticket_with_bot(*, bots: QuerySet, bot_id: str, conversation_id: str) -
     """The conversation's open ticket and its bot, read together, if the bot is one of
     `bots` (those an API key may use); None otherwise (no such bot, or no open ticket)."""
     return (
-        Ticket.objects.select_related("bot")
-        .filter(bot__in=bots, bot__bot_id=bot_id, conversation_id=conversation_id)
-        .exclude(status=Status.CLOSED)
+        _open_tickets(conversation_id)
+        .select_related("bot")
+        .filter(bot__in=bots, bot__bot_id=bot_id)
         .first()
     )
 
