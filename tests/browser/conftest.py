@@ -1,8 +1,9 @@
 """A real Desk server process and a real Chromium for the browser tests.
 
-Each test module gets one server (its own SQLite file under a temporary directory,
-`manage.py migrate` then `manage.py serve` on a free port, the delivery worker
-embedded) and one headless Chromium; each test opens its own browser contexts.
+Each test module gets one server (its own SQLite file under a temporary directory, a
+copy of one migrated database with the cast and the API key made once per test
+process; `manage.py serve` on a free port, the delivery worker embedded) and one
+headless Chromium; each test opens its own browser contexts.
 The cast: Alex (admin), Maya and Sam (agents), with known passwords, and a
 connected bot that holds an API key.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,8 +57,28 @@ class Desk:
         return manage(self.env, "shell", "-c", code)
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory) -> tuple[Path, str]:
+    """One migrated database with the cast and an API key (its path and the key), made
+    once per test process: each module's server starts from a copy of it."""
+    var = tmp_path_factory.mktemp("desk-migrated")
+    path = var / "desk.sqlite3"
+    env = desk_env(DESK_VAR_DIR=str(var), SQLITE_PATH=str(path))
+    manage(env, "migrate", "--noinput")
+    create_agents(env, CAST)
+    return path, manage(env, "create_api_key", "browser tests").strip()
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, whatever its journal holds."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
 @pytest.fixture(scope="module")
-def desk(request, tmp_path_factory) -> Iterator[Desk]:
+def desk(request, tmp_path_factory, migrated) -> Iterator[Desk]:
     """The module's server. A module that sets DESK_DEMO = True also gets the demo data
     (`manage.py demo_setup`: the demo webchat bot at /demo/ and three sample tickets);
     one that sets DESK_ENV = {...} runs it with those settings."""
@@ -65,9 +87,8 @@ def desk(request, tmp_path_factory) -> Iterator[Desk]:
         DESK_VAR_DIR=str(var), SQLITE_PATH=str(var / "desk.sqlite3"), DESK_EMBEDDED_WORKER="true",
         **getattr(request.module, "DESK_ENV", {}),  # a module's own settings
     )
-    manage(env, "migrate", "--noinput")
-    create_agents(env, CAST)
-    key = manage(env, "create_api_key", "browser tests").strip()
+    database, key = migrated
+    copy_database(database, var / "desk.sqlite3")
     if getattr(request.module, "DESK_DEMO", False):
         manage(env, "demo_setup")  # keeps our cast's passwords: it only adds missing users
     server = DeskServer("desk", env, var)
