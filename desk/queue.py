@@ -92,12 +92,7 @@ def estimate_wait(*, waits: list[float], position: int | None, agents_online: in
 def staffing() -> tuple[int, int]:
     """(agents online, agents available): online by choice and with a Desk tab open,
     and of those, the ones under capacity (routing's eligible agents)."""
-    online = available = 0
-    agents = selectors.agents_with_status(load=True).filter(status="online")
-    for load, capacity in agents.values_list("load", "capacity"):
-        online += 1
-        available += load < capacity
-    return online, available
+    return selectors.staffing_counts()
 
 
 # --- business hours ------------------------------------------------------------------------

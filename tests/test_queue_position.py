@@ -7,14 +7,16 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 from test_routing import on_shift, set_mode
 
 from bots.models import Event
 from bots.services import bot_deploy, bot_set_connected
-from desk import assignment, queue, services
-from desk.models import BusinessHours, RoutingSettings, Ticket
+from desk import assignment, queue, selectors, services
+from desk.models import AgentProfile, BusinessHours, Presence, RoutingSettings, Ticket
 
 pytest_plugins = ["webhook_receiver"]  # the worker fixture
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,6 +98,36 @@ def test_agents_available_counts_only_online_present_agents_with_room(
     assert start(bot_api, "c1")["agentsAvailable"] == 2
     assignment.agent_set_availability(agent=other_agent, availability="busy")
     assert start(bot_api, "c2")["agentsAvailable"] == 1
+
+
+def test_the_staffing_figures_follow_each_agents_status_capacity_and_load(
+    connected_bot, bot_api
+):
+    """startHitl's figures come from plain SQL: the same agents as the desk's own rule
+    (`agents_with_status`) calls online, and of those the ones with room."""
+    User = get_user_model()
+    cast = {name: User.objects.create_user(username=name) for name in "abcdefgh"}
+    for name in "abdefgh":
+        on_shift(cast[name], capacity=2 if name == "a" else 1)
+    Presence.objects.create(agent=cast["c"], last_seen_at=timezone.now())  # no profile
+    AgentProfile.objects.filter(agent=cast["d"]).update(availability="busy")
+    AgentProfile.objects.filter(agent=cast["e"]).update(availability="offline")
+    long_ago = timezone.now() - timedelta(seconds=settings.DESK_AWAY_AFTER_SECONDS + 5)
+    Presence.objects.filter(agent=cast["f"]).update(last_seen_at=long_ago)  # away
+    User.objects.filter(pk=cast["g"].pk).update(is_active=False)
+    for n, (name, status) in enumerate(
+        [("a", "assigned"), ("b", "waiting"), ("h", "closed"), ("a", "closed")]
+    ):
+        ticket, _ = services.start_hitl(bot=connected_bot, conversation_id=f"load-{n}")
+        Ticket.objects.filter(pk=ticket.pk).update(status=status, assignee=cast[name])
+    # Online: a (1 of 2), b (full: a waiting ticket counts), c (no profile: online, room
+    # for the default 5), h (a closed ticket does not count); not d, e, f, g.
+    assert queue.staffing() == (4, 3)
+    rule = selectors.agents_with_status(load=True).filter(status="online")
+    assert queue.staffing() == (
+        rule.count(), sum(a.load < a.capacity for a in rule)
+    )
+    assert start(bot_api, "c1")["agentsAvailable"] == 3
 
 
 # --- the estimate -------------------------------------------------------------------------------
