@@ -171,7 +171,9 @@ if database_url := envsecret("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend, with this process's writers queued in the process
+            # (SQLite's own wait sleeps through commits; desk/sqlite/base.py).
+            "ENGINE": "desk.sqlite",
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "desk.sqlite3")),
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write
