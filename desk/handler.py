@@ -14,13 +14,27 @@ request still gets a thread to itself for as long as it runs, as in Django: a sl
 request (a password hash, a long-poll, a slow client) holds only its own, and when every
 idle thread is taken a new one starts. At most KEEP_IDLE wait for reuse; one more is
 stopped, its connections closed on it first.
+
+A bot API call to a sync view runs the whole middleware chain on that thread, in one
+hop. In Django's async chain each middleware written as `process_request` and
+`process_response` (sessions, locale, CSRF, messages...) hops onto the request's thread
+and back for each of its methods: about fifteen hops per request, each a task handed to
+the thread, a wake-up and a future resolved on the event loop, for middleware that does
+next to nothing for the API. The sync chain is the same middleware in the same order, so
+the answer is the same; only the async views (the long polls) keep the async chain,
+which lets them wait without holding a thread.
 """
 
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.base import BaseHandler
 from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, get_resolver, get_urlconf
+
+from desk.middleware import API_PREFIX
 
 # Idle request threads kept (each with its SQLite connection): enough for the requests
 # a busy process runs at once; beyond it, threads of a burst stop when it passes.
@@ -31,6 +45,13 @@ class ReusingASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+        self._sync = BaseHandler()  # the same middleware, chained for a sync caller
+        self._sync.load_middleware(is_async=False)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponse:
+        if not _sync_api_view(request):
+            return await super().get_response_async(request)
+        return await sync_to_async(self._sync.get_response, thread_sensitive=True)(request)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -45,6 +66,17 @@ class ReusingASGIHandler(ASGIHandler):
             else:
                 executor.submit(connections.close_all)
                 executor.shutdown(wait=False)
+
+
+def _sync_api_view(request: HttpRequest) -> bool:
+    """Whether the request is for a sync view of the bot API (see the module's doc)."""
+    if not request.path_info.startswith(API_PREFIX):
+        return False
+    try:
+        view = get_resolver(get_urlconf()).resolve(request.path_info).func
+    except Resolver404:
+        return False
+    return not iscoroutinefunction(view)
 
 
 def _request_thread() -> ThreadPoolExecutor:

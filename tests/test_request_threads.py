@@ -8,6 +8,7 @@ Requests go through the project's ASGI application (httpx's ASGI transport).
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -67,3 +68,63 @@ async def test_after_a_burst_only_a_few_idle_threads_stay(http):
     while request_threads() > handler.KEEP_IDLE and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert request_threads() <= handler.KEEP_IDLE
+
+
+class CountingThread(ThreadPoolExecutor):
+    """A request thread that counts the hops handed to it."""
+
+    hops = 0
+
+    def submit(self, *args, **kwargs):
+        CountingThread.hops += 1
+        return super().submit(*args, **kwargs)
+
+
+async def test_a_bot_api_call_runs_its_middleware_on_its_thread_in_one_hop(
+    settings, monkeypatch, connected_bot, api_key
+):
+    """Django's async chain hands each `process_request`/`process_response` of the
+    middleware to the request's thread and back (about fifteen hops); a sync API view
+    gets the same middleware, chained on its thread, in one hop. Same answer, same
+    headers as a page's (security, frames, language)."""
+    settings.ALLOWED_HOSTS = ["localhost"]
+    monkeypatch.setattr(
+        handler, "_request_thread", lambda: CountingThread(max_workers=1)
+    )
+    app = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://localhost",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    async with app:
+        CountingThread.hops = 0
+        answer = await app.post(
+            f"/api/v1/bots/{connected_bot.bot_id}/startHitl", json={"conversationId": "c1"}
+        )
+        hops = CountingThread.hops
+        page = await app.get("/login/")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["conversationId"] == "c1"
+    # The request's start and end signals, and the request itself.
+    assert hops <= 4, f"{hops} hops onto the request's thread"
+    for header in ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                   "Cross-Origin-Opener-Policy", "Content-Language"):
+        assert answer.headers.get(header) == page.headers.get(header), header
+        assert answer.headers.get(header), header
+
+
+async def test_a_long_poll_still_waits_on_the_async_chain(settings, connected_bot, api_key):
+    """The bot API's async views (the long polls) keep Django's async chain: several
+    wait side by side and answer when their wait is over."""
+    settings.ALLOWED_HOSTS = ["localhost"]
+    app = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://localhost",
+        headers={"Authorization": f"Bearer {api_key}"}, timeout=10,
+    )
+    url = f"/api/v1/bots/{connected_bot.bot_id}/events?after=0&wait=1"
+    async with app:
+        started = time.monotonic()
+        answers = await asyncio.gather(*(app.get(url) for _ in range(4)))
+        took = time.monotonic() - started
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.json()["events"] for a in answers] == [[]] * 4
+    assert 1 <= took < 3
