@@ -18,7 +18,7 @@ stopped, its connections closed on it first.
 A bot API call to a sync view runs the whole middleware chain on that thread, in one
 hop. In Django's async chain each middleware written as `process_request` and
 `process_response` (sessions, locale, CSRF, messages...) hops onto the request's thread
-and back for each of its methods: about fifteen hops per request, each a task handed to
+and back for each of its methods: 18 hops per startHitl, each a task handed to
 the thread, a wake-up and a future resolved on the event loop, for middleware that does
 next to nothing for the API. The sync chain is the same middleware in the same order, so
 the answer is the same; only the async views (the long polls) keep the async chain,
