@@ -5,10 +5,12 @@ queryset for the page, and tells a live socket whether a changed ticket belongs 
 view that tab shows, from the facts the broadcast carries.
 """
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,7 +39,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from bots.models import Bot
+from bots.models import ApiKey, Bot
+from bots.services import bots_for_key_sql
 from desk import closed_count, search_index
 from desk.exceptions import NotFound, TicketClosed
 from desk.models import (
@@ -806,3 +809,64 @@ def waiting_for(agent_id: int, *, status: str, pending: int | None = None) -> in
 def pending_count() -> int:
     """Tickets in the queue."""
     return Ticket.objects.filter(status=Status.PENDING).count()
+
+
+# --- the relay's first read, in plain SQL ------------------------------------------------
+
+
+@functools.cache
+def _reader(vendor: str, model: type) -> tuple[str, list[str], list[tuple[int, list, Any]]]:
+    """How the ORM reads the model's concrete columns from this database, worked out
+    once: the select list, the attribute names, and what it does to each value read (its
+    dates, UUIDs, JSON, booleans) as (index, converters, column)."""
+    table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    columns = [field.get_col(table) for field in fields]
+    compiler = model.objects.none().query.get_compiler(connection=connection)
+    select = ", ".join(compiler.compile(column)[0] for column in columns)
+    converters = []
+    for index, column in enumerate(columns):
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((index, found, column))
+    return select, [field.attname for field in fields], converters
+
+
+def _from_row(model: type, values: Sequence) -> Any:
+    """A model instance from its concrete columns' values (as `_reader` selects them), as
+    a queryset would make it."""
+    _, names, converters = _reader(connection.vendor, model)
+    values = list(values)
+    for index, functions, column in converters:
+        for convert in functions:
+            values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+def open_ticket_with_bot(*, api_key: ApiKey, bot_id: str, conversation_id: str) -> Ticket | None:
+    """The conversation's open ticket and its bot, read together, if the key may use the
+    bot (`bots_for_key`); None otherwise (no such bot, or no open ticket). At most one
+    ticket matches (`one_open_ticket_per_conversation`).
+
+    In plain SQL: every relayed message reads it first, and the ORM spent several times
+    the query's own time building and compiling it (docs/perf.md, "The relay's request")."""
+    ticket_select, ticket_names, _ = _reader(connection.vendor, Ticket)
+    bot_select, _, _ = _reader(connection.vendor, Bot)
+    quote = connection.ops.quote_name
+    tickets, bots = quote(Ticket._meta.db_table), quote(Bot._meta.db_table)
+    scope, scope_params = bots_for_key_sql(api_key, f"{bots}.{quote('id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {ticket_select}, {bot_select} FROM {tickets} INNER JOIN {bots} "
+            f"ON ({tickets}.{quote('bot_id')} = {bots}.{quote('id')}) "
+            f"WHERE {tickets}.{quote('conversation_id')} = %s "
+            f"AND NOT ({tickets}.{quote('status')} = %s) "
+            f"AND {bots}.{quote('bot_id')} = %s AND {scope} LIMIT 1",
+            [conversation_id, Status.CLOSED, bot_id, *scope_params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ticket = _from_row(Ticket, row[: len(ticket_names)])
+    ticket.bot = _from_row(Bot, row[len(ticket_names) :])
+    return ticket
