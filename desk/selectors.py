@@ -7,6 +7,7 @@ view that tab shows, from the facts the broadcast carries.
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -71,7 +72,21 @@ CONVERSATION_KINDS = (Message.Kind.USER, Message.Kind.BOT, Message.Kind.AGENT)
 def inbox_tickets() -> QuerySet[Ticket]:
     """Tickets with what a row shows, in no order: `InboxFilter.apply` narrows them to
     one list and puts it in inbox order. Each carries the ids of its last conversation
-    line and its last agent reply (`with_row_details` reads the rest in one query)."""
+    line and its last agent reply (`with_row_details` reads the rest in one query).
+
+    Built once per thread and copied: building its subqueries cost more than running
+    the query (2.2 against 0.1 ms for the copy, on every live row and inbox page). One per
+    thread, because compiling a query touches the subqueries it shares with its copies."""
+    base = getattr(_inbox_tickets, "base", None)
+    if base is None:
+        base = _inbox_tickets.base = _build_inbox_tickets()
+    return base.all()
+
+
+_inbox_tickets = threading.local()
+
+
+def _build_inbox_tickets() -> QuerySet[Ticket]:
     lines = Message.objects.filter(ticket=OuterRef("pk")).order_by("-id").values("id")
     label_ids = (
         TicketLabel.objects.filter(ticket=OuterRef("pk"))
