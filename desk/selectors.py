@@ -134,16 +134,8 @@ def with_row_details(tickets: Iterable[Ticket], labels: list[Label] | None = Non
         # One read: each ticket's last line, and the customer's lines since its last
         # reply. Lines the bot relayed in messageHistory came before the ticket: the
         # agent reads them on opening it, they are not news.
-        condition = Q(id__in=[t.last_line_id for t in rows if t.last_line_id])
-        for ticket in rows:
-            condition |= Q(
-                ticket_id=ticket.pk,
-                kind=Message.Kind.USER,
-                id__gt=ticket.last_reply_id or 0,
-                created_at__gt=ticket.created_at,
-            )
         by_ticket = {t.pk: t for t in rows}
-        for message in Message.objects.filter(condition).order_by("id"):
+        for message in _row_lines(rows):
             ticket = by_ticket[message.ticket_id]
             message.ticket = ticket  # the row's own ticket, no query to reach it
             if message.pk == ticket.last_line_id:
@@ -165,6 +157,39 @@ def with_row_details(tickets: Iterable[Ticket], labels: list[Label] | None = Non
         else:
             ticket.waiting_since = None
     return rows
+
+
+def _row_lines(rows: list[Ticket]) -> list[Message]:
+    """The lines `with_row_details` reads, in id order: each row's last line, and the
+    customer's lines after its last agent reply and its escalation. In plain SQL (each
+    row adds four conditions the ORM took longer to build and compile than to run)."""
+    quote = connection.ops.quote_name
+    line_id, ticket_id, kind, created_at = (
+        f"{quote(Message._meta.db_table)}.{quote(name)}"
+        for name in ("id", "ticket_id", "kind", "created_at")
+    )
+    created_field = Message._meta.get_field("created_at")
+    last_ids = [t.last_line_id for t in rows if t.last_line_id]
+    conditions = [f"{line_id} IN ({', '.join(['%s'] * len(last_ids))})"] if last_ids else []
+    params: list = list(last_ids)
+    for ticket in rows:
+        conditions.append(
+            f"({ticket_id} = %s AND {kind} = %s AND {line_id} > %s AND {created_at} > %s)"
+        )
+        params += [
+            ticket.pk,
+            Message.Kind.USER,
+            ticket.last_reply_id or 0,
+            created_field.get_db_prep_value(ticket.created_at, connection),
+        ]
+    select, _, _ = _reader(connection.vendor, Message)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select} FROM {quote(Message._meta.db_table)} "
+            f"WHERE {' OR '.join(conditions)} ORDER BY {line_id}",
+            params,
+        )
+        return [_from_row(Message, row) for row in cursor.fetchall()]
 
 
 def _attach_labels(rows: list[Ticket], labels: list[Label] | None) -> None:
@@ -685,19 +710,25 @@ def transcript_tail(
 
 def transcript_counts_many(ticket_ids: list[int]) -> dict[int, dict]:
     """The conversation's lines and the notes of each ticket, as `ticket_with_counts`
-    counts them, in one query."""
+    counts them, in one query. In plain SQL: every relayed message's tally reads it, and
+    the ORM's filtered counts took longer to compile than to run."""
     counts = {ticket_id: {"message_count": 0, "note_count": 0} for ticket_id in ticket_ids}
-    rows = (
-        Message.objects.filter(ticket_id__in=ticket_ids)
-        .order_by()
-        .values("ticket_id")
-        .annotate(
-            message_count=Count("id", filter=Q(kind__in=CONVERSATION_KINDS)),
-            note_count=Count("id", filter=Q(kind=Message.Kind.NOTE)),
+    if not ticket_ids:
+        return counts
+    quote = connection.ops.quote_name
+    kinds = ", ".join(["%s"] * len(CONVERSATION_KINDS))
+    tickets = ", ".join(["%s"] * len(ticket_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('ticket_id')}, "
+            f"COUNT(CASE WHEN {quote('kind')} IN ({kinds}) THEN 1 END), "
+            f"COUNT(CASE WHEN {quote('kind')} = %s THEN 1 END) "
+            f"FROM {quote(Message._meta.db_table)} WHERE {quote('ticket_id')} IN ({tickets}) "
+            f"GROUP BY {quote('ticket_id')}",
+            [*CONVERSATION_KINDS, Message.Kind.NOTE, *ticket_ids],
         )
-    )
-    for row in rows:
-        counts[row.pop("ticket_id")] = row
+        for ticket_id, messages, notes in cursor.fetchall():
+            counts[ticket_id] = {"message_count": messages, "note_count": notes}
     return counts
 
 
