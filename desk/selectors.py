@@ -895,7 +895,8 @@ def open_ticket_with_bot(*, api_key: ApiKey, bot_id: str, conversation_id: str) 
     ticket matches (`one_open_ticket_per_conversation`).
 
     In plain SQL: every relayed message reads it first, and the ORM spent several times
-    the query's own time building and compiling it (docs/perf.md, "The relay's request")."""
+    the query's own time building and compiling it (docs/perf.md, "The relay's request
+    and its live rows")."""
     ticket_select, ticket_names, _ = _reader(connection.vendor, Ticket)
     bot_select, _, _ = _reader(connection.vendor, Bot)
     quote = connection.ops.quote_name
