@@ -38,7 +38,7 @@ from bots.schemas import (
     StopHitlIn,
     TicketOut,
 )
-from desk import content, files, queue, services
+from desk import content, files, queue, selectors, services
 from desk.exceptions import BotNotConnected, DeskError, NotFound
 from desk.middleware import SERVER_ERROR
 from desk.models import Message, StoredFile, Ticket
@@ -382,8 +382,8 @@ def post_message(
     with `duplicate: true`. 409 `ticket_closed` when the conversation has no open ticket."""
     # The open ticket and its bot in one read; without a ticket, the bot alone says
     # which answer it is (404: no such bot; 409: no open ticket).
-    ticket = services.open_ticket_with_bot(
-        bots=bot_services.bots_for_key(request.api_key),
+    ticket = selectors.open_ticket_with_bot(
+        api_key=request.api_key,
         bot_id=bot_id,
         conversation_id=conversation_id,
     )

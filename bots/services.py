@@ -8,7 +8,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -131,6 +131,22 @@ def bots_for_key(api_key: ApiKey) -> QuerySet[Bot]:
     if api_key.workspace_wide:
         return Bot.objects.all()
     return Bot.objects.filter(api_keys=api_key)
+
+
+def bots_for_key_sql(api_key: ApiKey, bot_id_column: str) -> tuple[str, list]:
+    """`bots_for_key` as an SQL condition on a column holding a bot's primary key, for a
+    read written in plain SQL: (sql, params)."""
+    if api_key.workspace_wide:
+        return "1 = 1", []
+    field = Bot.api_keys.field
+    table = connection.ops.quote_name(field.remote_field.through._meta.db_table)
+    bot = connection.ops.quote_name(field.m2m_column_name())
+    key = connection.ops.quote_name(field.m2m_reverse_name())
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE {table}.{bot} = {bot_id_column} "
+        f"AND {table}.{key} = %s)",
+        [api_key.pk],
+    )
 
 
 def bot_for_key(api_key: ApiKey, bot_id: str) -> Bot:

@@ -206,17 +206,6 @@ def open_ticket_for_conversation(*, bot: Bot, conversation_id: str) -> Ticket:
     raise NotFound("No ticket for this conversation.")
 
 
-def open_ticket_with_bot(*, bots: QuerySet, bot_id: str, conversation_id: str) -> Ticket | None:
-    """The conversation's open ticket and its bot, read together, if the bot is one of
-    `bots` (those an API key may use); None otherwise (no such bot, or no open ticket)."""
-    return (
-        _open_tickets(conversation_id)
-        .select_related("bot")
-        .filter(bot__in=bots, bot__bot_id=bot_id)
-        .first()
-    )
-
-
 _NOT_READ = object()
 
 
@@ -233,7 +222,7 @@ def post_user_message(
     """Relay an end-user message into the open ticket. (message, created). `content`: a
     message of another type than plain text (`desk.content`), its files stored already.
     `ticket`: the open ticket (or None: there is none) when the caller read it already
-    (`open_ticket_with_bot`)."""
+    (`selectors.open_ticket_with_bot`)."""
     if content is None:
         text = clean_text(text)
     else:
