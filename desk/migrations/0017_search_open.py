@@ -1,7 +1,7 @@
-"""SQLite: the open tickets' search index beside the full one (desk.search_index): an FTS5
-table of the open tickets' documents, its triggers, and the documents of the tickets
-open now, copied from the full index. PostgreSQL gets nothing: its planner already
-starts an open list's search from the open tickets."""
+"""The open tickets' search index beside the full one (desk.search_index), with the
+documents of the tickets open now: on SQLite a second FTS5 table and its triggers, on
+PostgreSQL an `open` flag on each document, the trigger that keeps it, and a partial
+GIN index of the open documents."""
 
 from django.db import migrations
 
