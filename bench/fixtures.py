@@ -113,10 +113,10 @@ def prepare(agent_count: int, languages: list[str] | None = None) -> dict:
 
 @contextlib.contextmanager
 def lines_indexed_at_the_end():
-    """On SQLite, lines bulk-inserted inside skip the search index's per-line trigger
+    """On SQLite, lines bulk-inserted inside skip the search indexes' per-line triggers
     (an FTS5 update per line) and every ticket's search document is written once at the
-    end: what the trigger would have made (desk.search_index.rebuild, which puts the
-    trigger back). PostgreSQL's trigger already runs once per INSERT statement."""
+    end: what the triggers would have made (desk.search_index.rebuild, which puts the
+    triggers back). PostgreSQL's trigger already runs once per INSERT statement."""
     from desk import search_index
 
     if connection.vendor != "sqlite":
@@ -124,6 +124,7 @@ def lines_indexed_at_the_end():
         return
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER IF EXISTS desk_message_search_insert")
+        cursor.execute("DROP TRIGGER IF EXISTS desk_message_search_open_insert")
     yield
     search_index.rebuild(connection)
 

@@ -359,7 +359,7 @@ class InboxFilter:
         return bool(self.q)
 
     def matches_search(self, ticket_id: int) -> bool:
-        return search_matches(ticket_id, self.q)
+        return search_matches(ticket_id, self.q, open_only=self.status != "closed")
 
     def but(self, **changes) -> "InboxFilter":
         return replace(self, **changes)
@@ -376,14 +376,6 @@ def search_words(text: str) -> list[str]:
     return list(words)[:MAX_SEARCH_WORDS]
 
 
-# The first open ticket's id: an open list's search looks no further back in the index.
-# `id + 0` keeps the primary key out of it, whose walk from the oldest ticket would read
-# the whole closed history before the first open one; this reads an open-ticket index.
-FIRST_OPEN_SQL = (
-    f"(SELECT min(id + 0) FROM {Ticket._meta.db_table} WHERE NOT status = '{Status.CLOSED}')"
-)
-
-
 def _search_sql(
     words: list[str],
     *,
@@ -394,11 +386,11 @@ def _search_sql(
     """The ids of the tickets whose search document has every word: one lookup in the
     database's full-text index (PostgreSQL: a GIN index on a tsvector; SQLite: FTS5).
     With `ticket_id`, only whether that ticket matches; with `whole`, the last word too
-    as a whole word; with `open_only`, only from the first open ticket's id on (a
-    superset of the open tickets that match: the closed history before it is skipped,
-    a range of the index SQLite's FTS5 seeks past; without it, a word most tickets have
-    costs a walk over every ticket ever made)."""
-    table = search_index.TABLE
+    as a whole word; with `open_only`, the open tickets' documents only, in an index of
+    their own (SQLite: a second FTS5 table; PostgreSQL: a partial GIN index), so the
+    closed history is not read: a prefix's matches are gathered over the whole index it
+    reads before anything else narrows them, and a word most tickets have would cost a
+    walk over every ticket ever made (desk.search_index)."""
     # Whole words, but the last one may be the start of a word (it may be half typed) if
     # it has two characters or more: a prefix stands for every word it starts, and "a"
     # would be most of the index.
@@ -406,6 +398,7 @@ def _search_sql(
     starts = [i == last and len(word) > 1 for i, word in enumerate(words)]
     pairs = list(zip(words, starts, strict=True))
     if connection.vendor == "postgresql":
+        table = search_index.TABLE
         sql = f"SELECT ticket_id FROM {table} WHERE document @@ to_tsquery('simple', %s)"
         terms = [f"'{word}':*" if start else f"'{word}'" for word, start in pairs]
         params: list = [" & ".join(terms)]
@@ -413,15 +406,14 @@ def _search_sql(
             sql += " AND ticket_id = %s"
             params.append(ticket_id)
         if open_only:
-            sql += f" AND ticket_id >= {FIRST_OPEN_SQL}"
+            sql += " AND open"
         return sql, params
+    table = search_index.OPEN_TABLE if open_only else search_index.TABLE
     sql = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
     params = [" ".join(f'"{word}"*' if start else f'"{word}"' for word, start in pairs)]
     if ticket_id is not None:
         sql += " AND rowid = %s"
         params.append(ticket_id)
-    if open_only:
-        sql += f" AND rowid >= {FIRST_OPEN_SQL}"
     return sql, params
 
 
@@ -430,7 +422,7 @@ def search_q(text: str, *, open_only: bool = False) -> Q:
     custom field (name or value), or any line of the transcript, as whole words but the
     last, which may be the start of one ("refund jor" finds Jordan's refund). A search
     with no letter or digit finds nothing. `open_only`: the caller keeps only open
-    tickets, so the index is read from the first open ticket on."""
+    tickets, so the closed history is not read (see `_search_sql`)."""
     words = search_words(text)
     if not words or connection.vendor not in search_index.VENDORS:
         return Q(pk__in=[])
@@ -458,12 +450,14 @@ def _matches_many(words: list[str], *, open_only: bool = False) -> bool:
         return cursor.fetchone()[0] >= MANY_MATCHES
 
 
-def search_matches(ticket_id: int, text: str) -> bool:
-    """Whether one ticket matches a search (a live tab's check of a changed row)."""
+def search_matches(ticket_id: int, text: str, *, open_only: bool = False) -> bool:
+    """Whether one ticket matches a search (a live tab's check of a changed row).
+    `open_only`: for an open list, so an open ticket only (a ticket closed meanwhile
+    leaves the list anyway)."""
     words = search_words(text)
     if not words or connection.vendor not in search_index.VENDORS:
         return False
-    sql, params = _search_sql(words, ticket_id=ticket_id)
+    sql, params = _search_sql(words, ticket_id=ticket_id, open_only=open_only)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None

@@ -133,21 +133,32 @@ def test_changed_fields_and_lines_are_read_again(connected_bot):
     assert found("heading") == set()
 
 
-def test_a_live_tab_checks_one_ticket(connected_bot):
+def test_a_live_tab_checks_one_ticket(connected_bot, agent):
     ticket = make(connected_bot, "a", title="Refund please")
     other = make(connected_bot, "b", title="Login")
     assert selectors.search_matches(ticket.pk, "refu")
     assert not selectors.search_matches(other.pk, "refu")
     assert not selectors.search_matches(ticket.pk, "...")
+    open_tab = selectors.InboxFilter(q="refu")
+    closed_tab = selectors.InboxFilter(status="closed", q="refu")
+    assert open_tab.matches_search(ticket.pk) and not open_tab.matches_search(other.pk)
+    services.ticket_close(ticket_id=ticket.pk, agent=agent)
+    assert closed_tab.matches_search(ticket.pk) and not closed_tab.matches_search(other.pk)
 
 
-def test_rebuild_search_writes_every_document_afresh(connected_bot):
+def test_rebuild_search_writes_every_document_afresh(connected_bot, agent):
     ticket = make(connected_bot, "a", title="Refund")
+    closed = make(connected_bot, "b", title="Refund")
+    services.ticket_close(ticket_id=closed.pk, agent=agent)
+    tables = [search_index.TABLE]
+    if connection.vendor == "sqlite":
+        tables.append(search_index.OPEN_TABLE)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {search_index.TABLE}")
-    assert found("refund") == set()
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
+    assert found("refund") == found("refund", "closed") == set()
     call_command("rebuild_search", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert found("refund") == {ticket.pk}
+    assert found("refund") == {ticket.pk} and found("refund", "closed") == {closed.pk}
 
 
 def test_the_search_is_one_lookup_in_the_full_text_index(connected_bot):
@@ -187,11 +198,14 @@ def test_a_migration_may_rebuild_the_ticket_and_message_tables(connected_bot):
         pytest.skip("PostgreSQL alters a table in place")
     before = make(connected_bot, "a", title="Parcel")
     services.post_user_message(bot=connected_bot, conversation_id="a", text="Tracking")
+    closed_meanwhile = make(connected_bot, "c", title="Parcel")
     with connection.schema_editor() as editor:
         editor._remake_table(Ticket)
         editor._remake_table(Message)
+    Ticket.objects.filter(pk=closed_meanwhile.pk).update(status="closed")  # no trigger yet
     call_command("migrate", verbosity=0)
     assert found("parcel tracking") == {before.pk}
+    assert found("parc") == {before.pk} and found("parc", "closed") == {closed_meanwhile.pk}
     after = make(connected_bot, "b", title="Refund")
     services.post_user_message(bot=connected_bot, conversation_id="b", text="Voucher")
     assert found("refund voucher") == {after.pk}
@@ -222,12 +236,12 @@ def test_a_transcript_too_big_to_index_still_takes_new_lines(connected_bot):
 
 
 @pytest.mark.parametrize("many", [False, True], ids=["few matches", "many matches"])
-def test_an_open_list_search_reads_from_the_first_open_ticket_and_misses_none(
+def test_an_open_list_search_skips_the_closed_history_and_misses_none(
     connected_bot, monkeypatch, many
 ):
-    """An open list's search skips the closed history before the first open ticket
-    (selectors.FIRST_OPEN_SQL); it moves as tickets close and reopen, and a closed list's
-    search still reads it all. "Many matches" is SQLite's other plan (search_q)."""
+    """An open list's search reads the open tickets' own index (desk.search_index); it
+    follows tickets as they close and reopen, and a closed list's search still reads
+    them all. "Many matches" is SQLite's other plan (search_q)."""
     if many:
         monkeypatch.setattr(selectors, "MANY_MATCHES", 2)
     oldest, old_open, closed, newest = (
@@ -244,3 +258,42 @@ def test_an_open_list_search_reads_from_the_first_open_ticket_and_misses_none(
     Ticket.objects.filter(pk__in=[oldest, newest]).update(status="closed")  # none open
     assert found("refund") == set()
     assert found("refund", "closed") == {oldest, old_open, closed, newest}
+
+
+def test_a_reopened_ticket_is_found_by_what_it_gained_while_closed(connected_bot, agent):
+    """A line added while closed, a title changed as it reopens: an open list finds them,
+    and what it lost while open is gone from it."""
+    ticket = make(connected_bot, "a", title="Parcel")
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="Tracking code")
+    services.ticket_close(ticket_id=ticket.pk, agent=agent)
+    Message.objects.create(
+        ticket=ticket, kind="note", text="Courier phoned back", created_at=ticket.created_at
+    )
+    assert found("courier") == set() and found("courier", "closed") == {ticket.pk}
+    Ticket.objects.filter(pk=ticket.pk).update(status="pending", title="Damaged parcel")
+    assert found("courier phon") == found("damaged tracking") == {ticket.pk}
+    Message.objects.filter(ticket=ticket, text="Tracking code").update(text="Label")
+    Ticket.objects.filter(pk=ticket.pk).update(title="Lost")
+    assert found("tracking") == found("damaged") == set()
+    assert found("lost label courier") == {ticket.pk}
+    Message.objects.filter(ticket=ticket, text="Label").delete()
+    assert found("label") == set() and found("lost") == {ticket.pk}
+    ticket.delete()
+    assert found("lost") == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_open_tickets_index_is_made_for_an_existing_database(connected_bot, agent):
+    """desk 0017 on a database made before it: the tickets open then are found at once."""
+    call_command("migrate", "desk", "0016", verbosity=0)
+    if connection.vendor == "sqlite":
+        assert search_index.OPEN_TABLE not in connection.introspection.table_names()
+    open_one = make(connected_bot, "a", title="Refund")
+    services.post_user_message(bot=connected_bot, conversation_id="a", text="Voucher")
+    closed = make(connected_bot, "b", title="Refund")
+    services.ticket_close(ticket_id=closed.pk, agent=agent)
+    call_command("migrate", verbosity=0)
+    assert found("refund vouch") == {open_one.pk}
+    assert found("refu") == {open_one.pk} and found("refu", "closed") == {closed.pk}
+    Ticket.objects.filter(pk=closed.pk).update(status="pending")
+    assert found("refu") == {open_one.pk, closed.pk}
