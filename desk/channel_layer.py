@@ -14,9 +14,9 @@ an emptied queue after every message and makes a new one (an `asyncio.Queue`, it
 `Event` and deques) for the next, and builds a spare queue on every `send` and
 `receive` even when the channel has one. A broadcast to thousands of tabs made
 thousands of them, long-lived enough to reach the garbage collector's oldest
-generation, whose full collections then dominated the broadcast (docs/perf.md,
-"Fan-out: the collector"). A queue goes when its consumer stops receiving (its
-`receive` is cancelled) or when the sweep finds it empty with nobody waiting.
+generation (docs/perf.md, "Fan-out: the collector and the frame's path"). A queue
+goes when its consumer stops receiving (its `receive` is cancelled) or when the sweep
+finds it empty with nobody waiting.
 
 Its queues belong to the server's event loop. A sender on another thread with a loop
 of its own (the embedded task worker closing a timed-out ticket) hands its sends to

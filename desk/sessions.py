@@ -4,9 +4,9 @@ without its wrapper around every frame sent.
 Channels' session middleware wraps `send` so that an HTTP response's start saves a
 changed session and sets its cookie. A websocket sends no such message, yet the wrapper
 read the session's `modified` and `is_empty()` and a setting through lazy objects on
-every frame: 4–5 % of a process's time in a broadcast to a thousand tabs (docs/perf.md,
-"Fan-out: the collector and the frame's path"). Here a websocket's frames go straight
-to the server; the scope's session and user are the same as before.
+every frame: about 4 % of a process's time in a broadcast to a thousand tabs
+(docs/perf.md, "Fan-out: the collector and the frame's path"). Here a websocket's
+frames go straight to the server; the scope's session and user are the same as before.
 """
 
 from channels.auth import AuthMiddleware
