@@ -9,6 +9,7 @@ read once (`*_data`), and its words, rendered from that in the active language a
 zone (`*_words`), once for each locale among the open tabs.
 """
 
+import functools
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -148,8 +149,10 @@ def row_insert_html(row_html: str) -> str:
     return '<div hx-swap-oob="beforeend:#ticket-rows">' + row_html + "</div>"
 
 
+@functools.lru_cache(maxsize=256)
 def mine_count_html(n: int) -> str:
-    """The one number that depends on who is looking ("Assigned to me")."""
+    """The one number that depends on who is looking ("Assigned to me"). Made per tab
+    in every broadcast of the counts, and the same for the same number: kept."""
     return format_html('<span class="count" id="count-status-mine" hx-swap-oob="true">{}</span>', n)
 
 
@@ -268,8 +271,10 @@ def typing_html(agent_id: int, name: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def waiting_count_html(n: int) -> str:
-    """The number in the tab title, "(3) Desk": the page script reads it from here."""
+    """The number in the tab title, "(3) Desk": the page script reads it from here (per
+    tab in every broadcast of the counts: kept, as `mine_count_html`)."""
     return format_html(
         '<span id="waiting-for-me" data-count="{}" hidden hx-swap-oob="true"></span>', n
     )

@@ -73,3 +73,40 @@ async def test_a_send_from_another_threads_loop_wakes_the_receiver_at_once():
     await asyncio.get_running_loop().run_in_executor(None, thread.join)
     assert message == {"type": "hello"}
     assert took < 0.5
+
+
+async def test_a_tab_that_stops_receiving_leaves_no_queue_behind():
+    import asyncio
+
+    layer = DeskInMemoryChannelLayer()
+    tab = await layer.new_channel()
+    await layer.group_add("inbox", tab)
+    await layer.group_send("inbox", {"type": "x", "n": 1})
+    assert (await layer.receive(tab))["n"] == 1
+    waiting = asyncio.ensure_future(layer.receive(tab))
+    await asyncio.sleep(0)
+    waiting.cancel()  # the consumer closed
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert tab not in layer.channels
+
+
+async def test_the_sweep_keeps_queues_with_messages_or_a_receiver():
+    import asyncio
+
+    layer = DeskInMemoryChannelLayer()
+    busy, waiting, gone = [await layer.new_channel() for _ in range(3)]
+    for tab in (busy, waiting, gone):
+        await layer.group_add("inbox", tab)
+    await layer.group_send("inbox", {"type": "x", "n": 1})
+    assert (await layer.receive(waiting))["n"] == 1
+    assert (await layer.receive(gone))["n"] == 1
+    receiving = asyncio.ensure_future(layer.receive(waiting))
+    await asyncio.sleep(0)
+    layer._cleaned_at -= 1.0
+    layer._clean_expired()  # `gone`'s empty queue goes; the others stay
+    assert gone not in layer.channels
+    await layer.group_send("inbox", {"type": "x", "n": 2})
+    assert (await asyncio.wait_for(receiving, 1))["n"] == 2
+    assert [(await layer.receive(busy))["n"] for _ in range(2)] == [1, 2]
+    assert (await layer.receive(gone))["n"] == 2  # still in the group: a new queue
