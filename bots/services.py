@@ -152,7 +152,16 @@ def bots_for_key_sql(api_key: ApiKey, bot_id_column: str) -> tuple[str, list]:
 def bot_for_key(api_key: ApiKey, bot_id: str) -> Bot:
     """The bot an API call is about, as the caller's key may see it; NotFound otherwise
     (a key restricted to its own bots never learns that another bot exists)."""
-    bot = bots_for_key(api_key).filter(bot_id=bot_id).first()
+    # Plain SQL: every bot API call reads it first, and the ORM's build of the scoped
+    # query cost several times the read (docs/perf.md, "startHitl's CPU").
+    table = connection.ops.quote_name(Bot._meta.db_table)
+    scope, params = bots_for_key_sql(api_key, f"{table}.{connection.ops.quote_name('id')}")
+    found = Bot.objects.raw(
+        f"SELECT * FROM {table} WHERE {table}.{connection.ops.quote_name('bot_id')} = %s "
+        f"AND {scope} LIMIT 1",
+        [bot_id, *params],
+    )
+    bot = next(iter(found), None)
     if bot is None:
         raise NotFound(f"No bot with id {bot_id!r}. Deploy it first: PUT /api/v1/bots/{bot_id}.")
     return bot

@@ -15,14 +15,14 @@ request (a password hash, a long-poll, a slow client) holds only its own, and wh
 idle thread is taken a new one starts. At most KEEP_IDLE wait for reuse; one more is
 stopped, its connections closed on it first.
 
-A bot API call to a sync view runs the whole middleware chain on that thread, in one
-hop. In Django's async chain each middleware written as `process_request` and
-`process_response` (sessions, locale, CSRF, messages...) hops onto the request's thread
-and back for each of its methods: 18 hops per startHitl, each a task handed to
-the thread, a wake-up and a future resolved on the event loop, for middleware that does
-next to nothing for the API. The sync chain is the same middleware in the same order, so
-the answer is the same; only the async views (the long polls) keep the async chain,
-which lets them wait without holding a thread.
+A request to a sync view (every page and bot API call but the long polls) runs the
+whole middleware chain on that thread, in one hop. In Django's async chain each
+middleware written as `process_request` and `process_response` (sessions, locale, CSRF,
+messages...) hops onto the request's thread and back for each of its methods: 18 hops
+per startHitl, each a task handed to the thread, a wake-up and a future resolved on the
+event loop. The sync chain is the same middleware in the same order, so the answer is
+the same; only the async views (the long polls) keep the async chain, which lets them
+wait without holding a thread.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +33,6 @@ from django.core.handlers.base import BaseHandler
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver, get_urlconf
-
-from desk.middleware import API_PREFIX
 
 # Idle request threads kept (each with its SQLite connection): enough for the requests
 # a busy process runs at once; beyond it, threads of a burst stop when it passes.
@@ -49,7 +47,7 @@ class ReusingASGIHandler(ASGIHandler):
         self._sync.load_middleware(is_async=False)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponse:
-        if not _sync_api_view(request):
+        if not _sync_view(request):
             return await super().get_response_async(request)
         return await sync_to_async(self._sync.get_response, thread_sensitive=True)(request)
 
@@ -68,10 +66,9 @@ class ReusingASGIHandler(ASGIHandler):
                 executor.shutdown(wait=False)
 
 
-def _sync_api_view(request: HttpRequest) -> bool:
-    """Whether the request is for a sync view of the bot API (see the module's doc)."""
-    if not request.path_info.startswith(API_PREFIX):
-        return False
+def _sync_view(request: HttpRequest) -> bool:
+    """Whether the request is for a sync view (see the module's doc); a path no view
+    answers (a static file, a 404) goes the async way, as in Django."""
     try:
         view = get_resolver(get_urlconf()).resolve(request.path_info).func
     except Resolver404:

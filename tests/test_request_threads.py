@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from desk import handler
-from desk.asgi import application
+from desk.asgi import application, django_asgi_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,17 +80,18 @@ class CountingThread(ThreadPoolExecutor):
         return super().submit(*args, **kwargs)
 
 
-async def test_a_bot_api_call_runs_its_middleware_on_its_thread_in_one_hop(
+async def test_a_sync_view_runs_its_middleware_on_its_thread_in_one_hop(
     settings, monkeypatch, connected_bot, api_key
 ):
     """Django's async chain hands each `process_request`/`process_response` of the
-    middleware to the request's thread and back (about fifteen hops); a sync API view
-    gets the same middleware, chained on its thread, in one hop. Same answer, same
-    headers as a page's (security, frames, language)."""
+    middleware to the request's thread and back (about fifteen hops); a sync view, a bot
+    API call or a page, gets the same middleware, chained on its thread, in one hop. Same
+    headers as an answer of the async chain (a path no view answers goes that way)."""
     settings.ALLOWED_HOSTS = ["localhost"]
     monkeypatch.setattr(
         handler, "_request_thread", lambda: CountingThread(max_workers=1)
     )
+    monkeypatch.setattr(django_asgi_app, "_idle", [])  # no thread but counting ones
     app = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=application), base_url="http://localhost",
         headers={"Authorization": f"Bearer {api_key}"},
@@ -100,15 +101,22 @@ async def test_a_bot_api_call_runs_its_middleware_on_its_thread_in_one_hop(
         answer = await app.post(
             f"/api/v1/bots/{connected_bot.bot_id}/startHitl", json={"conversationId": "c1"}
         )
-        hops = CountingThread.hops
+        api_hops, CountingThread.hops = CountingThread.hops, 0
         page = await app.get("/login/")
+        page_hops, CountingThread.hops = CountingThread.hops, 0
+        missing = await app.get("/no-such-page/")
+        async_hops = CountingThread.hops
     assert answer.status_code == 201, answer.content
     assert answer.json()["conversationId"] == "c1"
+    assert page.status_code == 200 and missing.status_code == 404
     # The request's start and end signals, and the request itself.
-    assert hops <= 4, f"{hops} hops onto the request's thread"
+    assert api_hops <= 4, f"{api_hops} hops onto the request's thread"
+    assert page_hops <= 4, f"{page_hops} hops onto the request's thread"
+    assert async_hops > 8, "the async chain's hops were not counted"
     for header in ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
                    "Cross-Origin-Opener-Policy", "Content-Language"):
-        assert answer.headers.get(header) == page.headers.get(header), header
+        assert answer.headers.get(header) == missing.headers.get(header), header
+        assert page.headers.get(header) == missing.headers.get(header), header
         assert answer.headers.get(header), header
 
 
